@@ -14,6 +14,7 @@
 #include "eval/evaluate.h"
 #include "eval/session.h"
 #include "generate/generate.h"
+#include "model/gpt2.h"
 #include "train/distill.h"
 #include "train/setup.h"
 
@@ -183,13 +184,17 @@ void setup(CLI::App& root) {
   // ------------------------------------------------------------------ eval
   {
     struct Opts {
-      std::string run, split = "valid";
+      std::string run, model, data, split = "valid";
+      int64_t seq_len = 0;
       int64_t stride = 0, max_tokens = 0, blocks = 0;
       int threads = 0;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = root.add_subcommand("eval", "Evaluate a run's custom model against its reference on held-out data");
-    cmd->add_option("--run", o->run, "run directory")->required();
+    cmd->add_option("--run", o->run, "run directory");
+    cmd->add_option("--model", o->model, "evaluate a reference model alone (no run): HF model directory");
+    cmd->add_option("--data", o->data, "with --model: data directory or file (default: bundled WikiText-2)");
+    cmd->add_option("--seq-len", o->seq_len, "with --model: block / window length (default: min(1024, n_positions))");
     cmd->add_option("--split", o->split, "valid | test");
     cmd->add_option("--stride", o->stride, "sliding-window evaluation with this stride (HF perplexity guide); 0 = blocks");
     cmd->add_option("--max-tokens", o->max_tokens, "evaluate at most this many tokens (0 = all)");
@@ -197,13 +202,25 @@ void setup(CLI::App& root) {
     cmd->add_option("--threads", o->threads, "intra-op threads");
     cmd->callback([o] {
       apply_threads(o->threads);
-      auto cfg_json = read_json((std::filesystem::path(o->run) / "config.json").string());
-      cfg_json.erase("attnlab_version");
-      auto cfg = DistillConfig::from_json(cfg_json, o->run + "/config.json");
+      if (o->run.empty() == o->model.empty())
+        throw Error("eval: give --run RUN_DIR, or --model DIR to evaluate a reference alone");
+      DistillConfig cfg;
+      if (!o->run.empty()) {
+        auto cfg_json = read_json((std::filesystem::path(o->run) / "config.json").string());
+        cfg_json.erase("attnlab_version");
+        cfg = DistillConfig::from_json(cfg_json, o->run + "/config.json");
+      } else {
+        // The reference alone: the `full` variant reproduces it exactly (KL 0, agreement 1).
+        cfg.model = o->model;
+        cfg.data = o->data;
+        cfg.variant = "full";
+        cfg.seq_len = o->seq_len > 0 ? o->seq_len
+                                     : std::min<int64_t>(1024, load_gpt2(resolve_model_dir(o->model))->cfg.n_positions);
+      }
       cfg.device = "cpu";
       auto s = build_setup(cfg);
       auto latest = std::filesystem::path(o->run) / "checkpoints" / "latest.json";
-      if (std::filesystem::exists(latest))
+      if (!o->run.empty() && std::filesystem::exists(latest))
         s->load_state(std::filesystem::path(o->run) / "checkpoints" /
                       read_json(latest.string()).at("state").get<std::string>());
       auto tokens = load_split_tokens(resolve_data_path(cfg.data), o->split, *s->tok);

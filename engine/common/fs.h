@@ -20,7 +20,7 @@ inline void write_file_atomic(const fs::path& path, const std::string& text) {
 }
 
 /// FNV-1a 64-bit hash, hex encoded; used to key on-disk caches (not for security).
-std::string fnv1a_hex(const void* data, size_t size, uint64_t seed = 1469598103934665603ull);
+std::string fnv1a_hex(const void* data, size_t size, uint64_t seed = 14695981039346656037ull);
 
 /// The bundled resources folder: $ATTNLAB_RESOURCES, else next to the executable
 /// (../share/attnlab/resources), else the source tree's resources/.

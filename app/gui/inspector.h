@@ -1,0 +1,65 @@
+// Interactive inspection of a reference/custom model pair (Attention and Prompt tabs).
+// Loading, attention extraction and generation run on one worker thread of a private
+// QThreadPool (the pair is not shared between threads concurrently); results come back as
+// queued signals with plain data. Newer requests supersede older ones: a stale result is
+// dropped, and a running generation is cancelled through the engine's cancel flag.
+// Qt-only header: LibTorch stays inside inspector.cpp.
+#pragma once
+#include <QJsonObject>
+#include <QObject>
+#include <QThreadPool>
+#include <QVector>
+#include <atomic>
+#include <memory>
+
+#include "gui/gui_types.h"
+#include "widgets/run_types.h"
+
+namespace attnlab {
+
+class Inspector : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit Inspector(QObject* parent = nullptr);
+  ~Inspector() override;
+
+  bool hasModel() const;
+  const ModelPairInfo& info() const { return info_; }
+  bool busy() const { return pending_ > 0; }
+  struct Impl;  // engine state, defined in inspector.cpp
+
+ public Q_SLOTS:
+  /// Reference + trained custom model from a run directory (latest checkpoint).
+  void loadRun(const QString& runDir);
+  /// Untrained pair from a configuration (DistillConfig JSON).
+  void loadConfig(const QJsonObject& config);
+  /// Token ids of a validation block (T tokens, block `index`), or of `text` when not empty.
+  void requestTokens(const QString& text, qint64 T, qint64 index);
+  void requestAttention(const QVector<int>& ids, int layer);
+  void requestOverview(const QVector<int>& ids, int size);
+  void requestCompletion(const QString& prompt, const attnlab::GenerationSettings& settings);
+  /// Cancels a running generation (and drops pending results).
+  void cancel();
+
+ Q_SIGNALS:
+  void modelLoaded(const attnlab::ModelPairInfo& info);
+  void tokensReady(const QVector<int>& ids, const QStringList& labels);
+  void attentionReady(const attnlab::LayerAttentionView& view);
+  void overviewReady(const attnlab::OverviewPair& overview);
+  void completionReady(const attnlab::CompletionView& view);
+  /// what: "load", "tokens", "attention", "overview", "generate".
+  void failed(const QString& what, const QString& message);
+  void busyChanged(bool busy);
+
+ private:
+  template <typename Work>
+  void submit(const QString& what, Work work);
+  std::shared_ptr<Impl> impl_;
+  QThreadPool pool_;
+  ModelPairInfo info_;
+  std::atomic<quint64> generation_{0};  // bumped by every request of a kind that supersedes
+  int pending_ = 0;
+};
+
+}  // namespace attnlab

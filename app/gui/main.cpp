@@ -1,0 +1,86 @@
+// attnlab: the Qt GUI. Everything but argument handling lives in attnlab_app_core.
+//   attnlab                                  interactive
+//   attnlab --config run.json [--steps N]    preload a configuration
+//   attnlab --run DIR                        open a run directory
+//   attnlab --screenshot out.png --steps N [--config FILE] | --run DIR
+//                                            run/open, fill every tab, save PNGs, exit
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QIcon>
+#include <QTextStream>
+#include <cstdlib>
+
+#ifdef Q_OS_UNIX
+#include <unistd.h>
+#endif
+
+#include "gui/main_window.h"
+#include "gui/screenshot.h"
+#include "gui/training_controller.h"
+#include "widgets/config_form.h"
+
+int main(int argc, char** argv) {
+#ifdef Q_OS_LINUX
+  // libgomp reads OMP_WAIT_POLICY when it loads, before main(): re-exec once with it set
+  // (spinning OpenMP threads otherwise fight OpenBLAS for the cores; see build notes).
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("ATTNLAB_NO_REEXEC")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // falls through only if exec fails
+  }
+#endif
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("AttnLab"));
+  QApplication::setApplicationName(QStringLiteral("attnlab"));
+  QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  QApplication::setWindowIcon(QIcon(QStringLiteral(":/attnlab.svg")));
+
+  QCommandLineParser cli;
+  cli.setApplicationDescription(QStringLiteral("AttnLab: distil GPT-2 attention into cheaper variants"));
+  cli.addHelpOption();
+  cli.addVersionOption();
+  const QCommandLineOption shotOpt("screenshot", "Render the window and every tab to FILE and FILE-<tab>.png, then exit.", "FILE");
+  const QCommandLineOption stepsOpt("steps", "Steps of the run (with --screenshot: run this many steps first).", "N");
+  const QCommandLineOption configOpt("config", "Preload this run configuration (JSON).", "FILE");
+  const QCommandLineOption runOpt("run", "Open this run directory.", "DIR");
+  const QCommandLineOption rootOpt("runs-root", "Folder for new runs with no explicit output directory.", "DIR");
+  cli.addOptions({shotOpt, stepsOpt, configOpt, runOpt, rootOpt});
+  cli.process(app);
+
+  QTextStream err(stderr);
+  if (cli.isSet(rootOpt)) attnlab::TrainingController::setRunsRoot(QDir(cli.value(rootOpt)).absolutePath());
+  bool stepsOk = true;
+  const qint64 steps = cli.isSet(stepsOpt) ? cli.value(stepsOpt).toLongLong(&stepsOk) : 0;
+  if (!stepsOk || steps < 0) {
+    err << "attnlab: --steps needs a positive integer\n";
+    return 2;
+  }
+
+  if (cli.isSet(shotOpt)) {
+    attnlab::MainWindow w(/*persistSettings=*/false);
+    attnlab::ScreenshotOptions opt;
+    opt.file = cli.value(shotOpt);
+    opt.steps = steps;
+    opt.configFile = cli.value(configOpt);
+    opt.runDir = cli.value(runOpt);
+    QString why;
+    const QStringList files = attnlab::takeScreenshots(w, opt, &why);
+    QTextStream out(stdout);
+    for (const QString& f : files) out << f << '\n';
+    if (!why.isEmpty()) err << "attnlab: " << why << '\n';
+    return files.isEmpty() ? 1 : (why.isEmpty() ? 0 : 3);
+  }
+
+  attnlab::MainWindow w;
+  if (cli.isSet(configOpt)) {
+    QString why;
+    if (!w.configForm()->loadFile(cli.value(configOpt), &why)) err << "attnlab: " << why << '\n';
+  }
+  if (steps > 0) w.configForm()->setFieldText(QStringLiteral("steps"), QString::number(steps));
+  if (cli.isSet(runOpt)) {
+    QString why;
+    if (!w.openRun(cli.value(runOpt), &why)) err << "attnlab: " << why << '\n';
+  }
+  w.show();
+  return app.exec();
+}
