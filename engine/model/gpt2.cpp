@@ -263,7 +263,7 @@ Gpt2 load_gpt2(const std::filesystem::path& dir) {
       throw Error("model '" + dir.string() + "': tensor '" + found + "' has dtype " + e.dtype +
                   ", expected F32, F16 or BF16");
     if (e.shape != target.sizes().vec())
-      throw Error("model '" + dir.string() + "': tensor '" + found + "' has shape " + c10::str(e.shape) +
+      throw Error("model '" + dir.string() + "': tensor '" + found + "' has shape " + c10::str(c10::IntArrayRef(e.shape)) +
                   ", expected " + c10::str(target.sizes()) + " for config n_embd=" + std::to_string(C) +
                   " n_head=" + std::to_string(cfg.n_head) + " vocab_size=" + std::to_string(cfg.vocab_size) +
                   " n_positions=" + std::to_string(cfg.n_positions));
