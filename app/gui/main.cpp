@@ -4,12 +4,17 @@
 //   attnlab --run DIR                        open a run directory
 //   attnlab --screenshot out.png --steps N [--config FILE] | --run DIR
 //                                            run/open, fill every tab, save PNGs, exit
+//   attnlab --headless --config FILE [--steps N]
+//                                            the same controller and worker thread, no
+//                                            window: the baseline for GUI-overhead checks
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QIcon>
+#include <QJsonObject>
 #include <QTextStream>
 #include <cstdlib>
+#include <cstring>
 
 #ifdef Q_OS_UNIX
 #include <unistd.h>
@@ -29,6 +34,13 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);  // falls through only if exec fails
   }
 #endif
+  // Screenshots and headless runs need no display: fall back to the offscreen platform.
+  bool noWindowNeeded = false;
+  for (int i = 1; i < argc; ++i)
+    for (const char* flag : {"--screenshot", "--headless", "--help", "-h", "--version", "-v"})
+      noWindowNeeded |= !std::strcmp(argv[i], flag);
+  if (noWindowNeeded && !std::getenv("QT_QPA_PLATFORM") && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY"))
+    setenv("QT_QPA_PLATFORM", "offscreen", 1);
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("AttnLab"));
   QApplication::setApplicationName(QStringLiteral("attnlab"));
@@ -44,7 +56,8 @@ int main(int argc, char** argv) {
   const QCommandLineOption configOpt("config", "Preload this run configuration (JSON).", "FILE");
   const QCommandLineOption runOpt("run", "Open this run directory.", "DIR");
   const QCommandLineOption rootOpt("runs-root", "Folder for new runs with no explicit output directory.", "DIR");
-  cli.addOptions({shotOpt, stepsOpt, configOpt, runOpt, rootOpt});
+  const QCommandLineOption headlessOpt("headless", "Run --config through the controller without any window, print tokens/s, exit.");
+  cli.addOptions({shotOpt, stepsOpt, configOpt, runOpt, rootOpt, headlessOpt});
   cli.process(app);
 
   QTextStream err(stderr);
@@ -54,6 +67,37 @@ int main(int argc, char** argv) {
   if (!stepsOk || steps < 0) {
     err << "attnlab: --steps needs a positive integer\n";
     return 2;
+  }
+
+  if (cli.isSet(headlessOpt)) {
+    // No widget is created: only the controller, its worker thread and queued signals.
+    attnlab::ConfigForm form;  // parses and validates the file exactly like the GUI
+    QString why;
+    if (!form.loadFile(cli.value(configOpt), &why)) {
+      err << "attnlab: " << why << '\n';
+      return 2;
+    }
+    QJsonObject cfg = form.config();
+    if (steps > 0) cfg["steps"] = steps;
+    attnlab::TrainingController controller;
+    double sum = 0;
+    qint64 n = 0, last = 0;
+    QObject::connect(&controller, &attnlab::TrainingController::trainPoint, [&](const attnlab::TrainPoint& p) {
+      last = p.step;
+      if (p.step > 2 && !p.skipped) {  // skip warm-up steps (allocations, caches)
+        sum += p.tokensPerS;
+        ++n;
+      }
+    });
+    QObject::connect(&controller, &attnlab::TrainingController::runFinished, &app, &QCoreApplication::quit);
+    if (!controller.start(cfg, &why)) {
+      err << "attnlab: " << why << '\n';
+      return 2;
+    }
+    app.exec();
+    QTextStream(stdout) << "run " << controller.runDir() << ": " << controller.lastStatus() << ", " << last
+                        << " steps, mean tokens/s (steps > 2) " << (n ? sum / n : 0.0) << '\n';
+    return controller.lastStatus() == QLatin1String("finished") ? 0 : 1;
   }
 
   if (cli.isSet(shotOpt)) {

@@ -175,7 +175,7 @@ class NativeSparseAttention : public AttentionVariant {
         score = F.narrow(3, 1, nbs) - F.narrow(3, 0, nbs);
       }
       // Forced blocks (distinct huge scores so the current block wins, then block 0, then older locals).
-      auto cur = t / ls_;  // [m, 1]
+      auto cur = t.div(ls_, "floor");  // [m, 1] current selection block
       score = score.masked_fill(bidx >= cur - (local_ - 1), 2e30);
       score = score.masked_fill(bidx == 0, 3e30);
       score = score.masked_fill(bidx == cur, 4e30);

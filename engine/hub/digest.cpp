@@ -8,6 +8,7 @@
 #include "common/error.h"
 
 #ifdef ATTNLAB_HAVE_OPENSSL
+#define OPENSSL_SUPPRESS_DEPRECATED  // the one-shot SHA*_Init API is deprecated in 3.0, still fine
 #include <openssl/sha.h>
 #endif
 
