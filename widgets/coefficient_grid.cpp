@@ -51,6 +51,9 @@ CoefficientGrid::CoefficientGrid(QWidget* parent) : QWidget(parent) {
   split->addWidget(table_);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
+  split->setSizes({640, 220});
+  split->setChildrenCollapsible(false);
+  scroll->setMinimumHeight(180);
 
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(0, 0, 0, 0);
@@ -119,7 +122,7 @@ void CoefficientGrid::rebuildLayout(const CoefSnapshot& snap) {
     lp.layer = layerIds_[row];
     lp.plot = new QCustomPlot;
     stylePlot(lp.plot, QString(), QString());
-    lp.plot->setMinimumSize(200, 140);
+    lp.plot->setMinimumSize(220, 170);
     lp.plot->plotLayout()->insertRow(0);
     auto* title = new QCPTextElement(lp.plot, tr("layer %1").arg(lp.layer), QFont(font().family(), 9, QFont::Bold));
     lp.plot->plotLayout()->addElement(0, 0, title);

@@ -135,7 +135,9 @@ void MetricsPlots::flush() {
       if (i == Agreement) p->yAxis->setRange(0, 1.02);
       if (i == Throughput || i == LearningRate) p->yAxis->setRangeLower(0);
       const QCPRange y = p->yAxis->range();
-      if (i != Agreement) p->yAxis->setRangeUpper(y.upper + 0.05 * (y.upper - y.lower) + 1e-12);
+      const double pad = 0.05 * (y.upper - y.lower) + 1e-9 * std::max(1.0, std::abs(y.upper));
+      if (i == Perplexity) p->yAxis->setRange(y.lower - pad, y.upper + pad);
+      else if (i != Agreement) p->yAxis->setRangeUpper(y.upper + pad);
     }
     p->replot(QCustomPlot::rpQueuedReplot);
   }

@@ -22,8 +22,8 @@ namespace attnlab {
 namespace {
 QString esc(const QString& s) { return s.toHtmlEscaped(); }
 // Shade for a KL value: white -> warm red, opaque (Qt rich text has no alpha blending).
-QString klColor(double kl) {
-  const double t = std::clamp(kl / PromptPanel::kKlShadeMax, 0.0, 1.0);
+QString klColor(double kl, double scale) {
+  const double t = std::clamp(kl / scale, 0.0, 1.0);
   const QColor c = QColor::fromRgbF(1.0 - 0.12 * t, 1.0 - 0.62 * t, 1.0 - 0.68 * t);
   return c.name();
 }
@@ -193,11 +193,14 @@ void PromptPanel::setModelReady(bool ready, const QString& why) {
 }
 
 QString PromptPanel::tokensHtml(const QString& prompt, const QStringList& tokens, const QVector<double>& kl, int mark) {
+  double scale = PromptPanel::kKlShadeMin;
+  for (double v : kl)
+    if (std::isfinite(v)) scale = std::max(scale, v);
   QString html = QStringLiteral("<div style=\"white-space: pre-wrap; font-family: monospace;\">");
   html += QStringLiteral("<span style=\"color:#777777;\">%1</span>").arg(esc(prompt));
   for (int i = 0; i < tokens.size(); ++i) {
     QString style;
-    if (i < kl.size() && std::isfinite(kl[i])) style += QStringLiteral("background-color:%1;").arg(klColor(kl[i]));
+    if (i < kl.size() && std::isfinite(kl[i])) style += QStringLiteral("background-color:%1;").arg(klColor(kl[i], scale));
     if (i == mark) style += QStringLiteral("font-weight:bold; text-decoration:underline; color:#0b4fa8;");
     html += style.isEmpty() ? esc(tokens[i]) : QStringLiteral("<span style=\"%1\">%2</span>").arg(style, esc(tokens[i]));
   }
@@ -210,11 +213,12 @@ void PromptPanel::showCompletion(const CompletionView& c) {
   setBusy(false);
   refView_->setHtml(tokensHtml(c.prompt, c.refTokens, {}, c.firstDivergence));
   customView_->setHtml(tokensHtml(c.prompt, c.customTokens, c.customTokenKl, c.firstDivergence));
-  double mean = 0;
+  double mean = 0, maxKl = 0;
   int n = 0;
   for (double v : c.customTokenKl)
     if (std::isfinite(v)) {
       mean += v;
+      maxKl = std::max(maxKl, v);
       ++n;
     }
   mean = n ? mean / n : 0;
@@ -225,7 +229,10 @@ void PromptPanel::showCompletion(const CompletionView& c) {
     msg = tr("First divergence at generated token %1: “%2” (reference) vs “%3” (custom).")
               .arg(c.firstDivergence + 1)
               .arg(esc(c.refTokens.value(c.firstDivergence)), esc(c.customTokens.value(c.firstDivergence)));
-  msg += tr(" Mean per-token KL %1 nats; %2 s.").arg(mean, 0, 'f', 3).arg(c.seconds, 0, 'f', 2);
+  msg += tr(" Per-token KL: mean %1, darkest shade %2 nats; %3 s.")
+             .arg(mean, 0, 'f', 3)
+             .arg(std::max(maxKl, kKlShadeMin), 0, 'f', 3)
+             .arg(c.seconds, 0, 'f', 2);
   status_->setText(msg);
 }
 

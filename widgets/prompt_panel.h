@@ -25,8 +25,9 @@ class PromptPanel : public QWidget {
 
  public:
   static constexpr int kMaxHistory = 50;
-  /// KL (nats) at which a token gets the strongest shade.
-  static constexpr double kKlShadeMax = 2.0;
+  /// Shades are relative to the completion's largest per-token KL, but never to less than
+  /// this many nats (so that near-identical models stay pale).
+  static constexpr double kKlShadeMin = 0.02;
   explicit PromptPanel(QWidget* parent = nullptr);
 
   QString prompt() const;

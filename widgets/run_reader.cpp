@@ -100,7 +100,7 @@ void RunReader::setRunDir(const QString& runDir) {
 RunRecord RunReader::readAll() {
   offset_ = 0;
   RunRecord rec;
-  const QFileInfo info(dir_);
+  const QFileInfo info(QDir::cleanPath(dir_));  // "run/" names the run too
   rec.dir = info.absoluteFilePath();
   rec.name = info.fileName();
   QFile cfg(QDir(dir_).filePath(QStringLiteral("config.json")));

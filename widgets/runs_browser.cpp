@@ -124,7 +124,7 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
 RunsBrowser::~RunsBrowser() = default;
 
 int RunsBrowser::addRunDir(const QString& dir, QString* error) {
-  const QString abs = QFileInfo(dir).absoluteFilePath();
+  const QString abs = QFileInfo(QDir::cleanPath(dir)).absoluteFilePath();
   for (int i = 0; i < runCount(); ++i)
     if (runs_[i]->rec.dir == abs) return i;
   if (!QFileInfo::exists(QDir(abs).filePath("metrics.jsonl")) && !QFileInfo::exists(QDir(abs).filePath("config.json"))) {
