@@ -96,7 +96,7 @@ class ConsoleObserver : public DistillObserver {
 struct DistillFlags {
   std::string config, resume;
   DistillConfig cfg;
-  std::string candidates;
+  std::string candidates, features;
   bool per_head = false;
 };
 
@@ -121,6 +121,8 @@ void setup(CLI::App& root) {
     cmd->add_option("--variant", c.variant, "full | mask-mix | window | duo | performer | nsa");
     cmd->add_option("--candidates", f->candidates, "mask-mix candidates, e.g. local:5,local:32,sink:4,stride:8,self");
     cmd->add_flag("--per-head", f->per_head, "mask-mix: one weight vector per head instead of per block");
+    cmd->add_option("--features", f->features, "performer: favor (random features) | learned (Hedgehog)")
+        ->check(CLI::IsMember({"favor", "learned"}));
     cmd->add_option("--variant-spec", [&c](const CLI::results_t& r) {
       try {
         c.variant_spec = nlohmann::json::parse(r[0]);
@@ -162,6 +164,7 @@ void setup(CLI::App& root) {
         DistillConfig cfg;
         nlohmann::json j = f->config.empty() ? nlohmann::json::object() : read_json(f->config);
         cfg = DistillConfig::from_json(j, f->config.empty() ? "flags" : f->config);
+        const std::string file_variant = j.contains("variant") && j["variant"].is_string() ? j["variant"].get<std::string>() : DistillConfig().variant;
         // Command-line flags override the file.
         nlohmann::json flags = f->cfg.to_json();
         for (auto& [key, value] : flags.items()) {
@@ -169,10 +172,14 @@ void setup(CLI::App& root) {
           for (auto& ch : opt) if (ch == '_') ch = '-';
           if (auto* o = cmd->get_option_no_throw(opt); o && o->count()) j[key] = value;
         }
+        // Another variant than the file's starts from that variant's defaults.
+        if (cmd->count("--variant") && f->cfg.variant != file_variant)
+          j["variant_spec"] = nlohmann::json::object();
         if (cmd->count("--variant-spec")) j["variant_spec"] = f->cfg.variant_spec;
         cfg = DistillConfig::from_json(j, f->config.empty() ? "flags" : f->config);
         if (!f->candidates.empty()) cfg.variant_spec["candidates"] = f->candidates;
         if (f->per_head) cfg.variant_spec["per_head"] = true;
+        if (!f->features.empty()) cfg.variant_spec["features_kind"] = f->features;
         if (cfg.out.empty()) throw Error("distill: --out RUN_DIR is required");
         status = run_distillation(cfg, &obs, &control);
         std::cout << cfg.out << "\n";
@@ -243,7 +250,7 @@ void setup(CLI::App& root) {
     struct Opts {
       std::string model, run, prompt;
       GenerateOptions g;
-      bool greedy = false;
+      bool greedy = false, json = false;
       int threads = 0;
     };
     auto o = std::make_shared<Opts>();
@@ -258,6 +265,9 @@ void setup(CLI::App& root) {
     cmd->add_option("--top-p", o->g.top_p, "nucleus sampling (1 = off)");
     cmd->add_option("--seed", o->g.seed, "sampling seed");
     cmd->add_option("--threads", o->threads, "intra-op threads");
+    cmd->add_flag("--json", o->json,
+                  "with --run: one JSON line with both completions, their token ids, the first divergent "
+                  "token, per-token KL and the distinct-4-gram ratio of each completion");
     cmd->callback([o, cmd] {
       apply_threads(o->threads);
       bool sampling = cmd->count("--temperature") || cmd->count("--top-k") || cmd->count("--top-p");
@@ -267,6 +277,22 @@ void setup(CLI::App& root) {
       if (!o->run.empty()) {
         auto pair = ModelPair::from_run(o->run);
         auto c = pair->compare(o->prompt, o->g);
+        if (o->json) {
+          double kl_mean = 0;
+          for (double v : c.custom_token_kl) kl_mean += v;
+          if (!c.custom_token_kl.empty()) kl_mean /= static_cast<double>(c.custom_token_kl.size());
+          nlohmann::json j = {{"prompt", o->prompt},
+                              {"reference", c.ref_text},
+                              {"custom", c.custom_text},
+                              {"reference_ids", c.ref_ids},
+                              {"custom_ids", c.custom_ids},
+                              {"first_divergence", c.first_divergence},
+                              {"custom_token_kl_mean", kl_mean},
+                              {"distinct4_reference", distinct_ngram_ratio(c.ref_ids, 4)},
+                              {"distinct4_custom", distinct_ngram_ratio(c.custom_ids, 4)}};
+          std::cout << j.dump() << "\n";
+          return;
+        }
         std::cout << o->prompt << c.custom_text << "\n";
         return;
       }
@@ -275,6 +301,12 @@ void setup(CLI::App& root) {
       Gpt2Tokenizer tok = std::filesystem::exists(dir / "vocab.json") ? Gpt2Tokenizer::from_dir(dir) : Gpt2Tokenizer::bundled();
       auto ids = tok.encode(o->prompt);
       out = generate(*model, ids, o->g);
+      if (o->json) {
+        nlohmann::json j = {{"prompt", o->prompt}, {"reference", tok.decode(out)}, {"reference_ids", out},
+                            {"distinct4_reference", distinct_ngram_ratio(out, 4)}};
+        std::cout << j.dump() << "\n";
+        return;
+      }
       std::cout << o->prompt << tok.decode(out) << "\n";
     });
   }

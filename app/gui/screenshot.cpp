@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QPixmap>
 #include <QTabWidget>
+#include <QTextStream>
 #include <QTimer>
 #include <algorithm>
 #include <functional>
@@ -13,6 +14,7 @@
 #include "gui/attention_tab.h"
 #include "gui/inspector.h"
 #include "gui/main_window.h"
+#include "gui/training_controller.h"
 #include "widgets/config_form.h"
 #include "widgets/prompt_panel.h"
 
@@ -72,6 +74,16 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
       return written;
     }
     w.tabs()->setCurrentIndex(MainWindow::TrainingTab);
+    // Throughput with the live window (compare with `attnlab --headless`: the GUI's cost).
+    double rateSum = 0;
+    qint64 rateN = 0, lastStep = 0;
+    auto rateConn = QObject::connect(w.controller(), &TrainingController::trainPoint, &w, [&](const TrainPoint& p) {
+      lastStep = p.step;
+      if (p.step > 2 && !p.skipped) {
+        rateSum += p.tokensPerS;
+        ++rateN;
+      }
+    });
     if (!w.startRun(&err)) {
       fail(QStringLiteral("cannot start the run: ") + err);
       return written;
@@ -82,6 +94,9 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
       fail(QStringLiteral("the run did not finish in time"));
     }
     if (w.controller()->lastStatus().startsWith(QLatin1String("failed"))) fail(w.controller()->lastStatus());
+    QObject::disconnect(rateConn);
+    QTextStream(stderr) << "live window run: " << lastStep << " steps, mean tokens/s (steps > 2) "
+                        << (rateN ? rateSum / rateN : 0.0) << '\n';
     runDir = w.controller()->runDir();
   }
   if (!runDir.isEmpty()) {

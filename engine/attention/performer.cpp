@@ -11,21 +11,24 @@
 // Causal prefix sums in chunks of c tokens (spec "chunk"): inside a chunk the masked quadratic
 // form (phi(Q_c) phi(K_c)^T o tril) V_c; across chunks a carried state S = sum phi(k) v^T [m, Dh]
 // and z = sum phi(k) [m]. Memory O(T m + T c + (T / c) m Dh) (the per-chunk states are kept
-// for backward); with c >= Dh that is O(T m). Time O(T m Dh + T c (m + Dh)).
+// for backward); with c >= Dh that is O(T m). Time O(T m Dh + T c (2 m + Dh)).
 //
 // Numerical stabilisation (fp32 accumulation whatever the input dtype, fp64 kept as is):
 //  * queries: the per-row max of W q' - |q'|^2/2 is subtracted (a per-query constant: cancels
 //    in the ratio exactly);
-//  * keys: a detached running max M_c = max over all keys of chunks 0..c of W k' - |k'|^2/2 is
-//    subtracted (the causal form of a global max constant: chunk c's keys and the carried state
-//    share one constant, the state is rescaled by exp(M_{c-1} - M_c) <= 1 when it grows, so no
-//    later outlier key can underflow earlier rows' keys, and nothing leaks backwards in time
-//    except that scale, which cancels);
+//  * keys: a detached running max M_j = max over keys j' <= j and features of
+//    W k' - |k'|^2/2 is subtracted (the causal form of the "global max constant": query i works
+//    in the scale M_i of its own prefix, key j enters it multiplied by exp(M_j - M_i) <= 1 --
+//    a [c, c] factor inside a chunk, a per-query factor exp(E_prev - M_i) on the carried state
+//    stored in the scale E of the previous chunk's end). Nothing overflows, nothing from the
+//    future touches a past row (not even through rounding), and the prefix's largest key keeps
+//    a feature equal to exactly 1, so the prefix key mass below has max_f Z_{i,f} >= 1;
 //  * denominator floor, relative: den_i >= 1e-6 * |phi(q_i)|_1 * max_f Z_{i,f}, where
-//    Z_i = sum_{j<=i} phi(k_j) is the prefix key mass. |phi(q_i)|_1 max_f Z_{i,f} is the largest
-//    value den_i could take for that query's feature mass, so the floor only acts on rows that
-//    cancelled to ~1e-6 of it, never with a bare epsilon. A row whose whole visible key mass
-//    underflowed (Z_i = 0, so num_i = 0 too) outputs 0 instead of 0/0.
+//    Z_i = sum_{j<=i} phi(k_j) is the prefix key mass in query i's scale. |phi(q_i)|_1 max_f Z_{i,f}
+//    is the largest value den_i could take for that query's feature mass, so the floor only acts
+//    on rows that cancelled to ~1e-6 of it, never with a bare epsilon; with the scales above it
+//    is >= 1e-6 (phi(q_i) has a feature equal to 1), so out = num / den and its gradients stay
+//    finite even for q, k scaled x30 (a 0 floor, impossible here, would output 0 rather than 0/0).
 //
 // Redraw: W is redrawn every `redraw_every` steps (0 = never) from seed(spec seed, layer,
 // redraw count), reported as a "redraw" event.
@@ -100,9 +103,9 @@ class Performer : public AttentionVariant {
 
   /// Stabilised features, padded to a whole number of chunks.
   struct Features {
-    torch::Tensor q;  // [B, H, Tp, m] phi(q) / per-row max
-    torch::Tensor k;  // [B, H, Tp, m] phi(k) * exp(-M_chunk(j)); 0 on padding
-    torch::Tensor M;  // [B, H, nc] running key max (detached; zeros for learned features)
+    torch::Tensor q;  // [B, H, Tp, m] phi(q) / its row max
+    torch::Tensor k;  // [B, H, Tp, m] phi(k_j) * exp(-M_j); 0 on padding
+    torch::Tensor M;  // [B, H, Tp] running key max M_j (detached; zeros for learned features)
     int64_t T, nc, c;
   };
 
@@ -124,16 +127,15 @@ class Performer : public AttentionVariant {
       };
       f.q = soft(q);
       f.k = soft(k) * real;
-      f.M = torch::zeros({B, H, nc}, q.options());
+      f.M = torch::zeros({B, H, Tp}, q.options());
       return f;
     }
     auto w = proj_.to(q.device(), dt);  // [m, Dh]
     auto lq = torch::matmul(q, w.t()) - 0.5 * q.pow(2).sum(-1, true);  // [B, H, Tp, m]
     f.q = torch::exp(lq - std::get<0>(lq.max(-1, true)).detach());
     auto lk = (torch::matmul(k, w.t()) - 0.5 * k.pow(2).sum(-1, true)).masked_fill(~real, -kInf);
-    auto chunk_max = lk.detach().view({B, H, nc, c * m_}).amax(-1);  // [B, H, nc]
-    f.M = std::get<0>(torch::cummax(chunk_max, -1));
-    f.k = torch::exp(lk.view({B, H, nc, c, m_}) - f.M.view({B, H, nc, 1, 1})).view({B, H, Tp, m_});
+    f.M = std::get<0>(torch::cummax(lk.detach().amax(-1), -1));  // [B, H, Tp], max over keys <= j
+    f.k = torch::exp(lk - f.M.unsqueeze(-1));                     // entries in [0, 1]
     return f;
   }
 
@@ -153,29 +155,38 @@ class Performer : public AttentionVariant {
     namespace F = torch::nn::functional;
     auto vb = F::pad(v.to(f.q.dtype()), F::PadFuncOptions({0, 0, 0, Tp - f.T})).view({B, H, nc, c, Dh});
     auto qf = f.q.view({B, H, nc, c, m}), kf = f.k.view({B, H, nc, c, m});
-    // Intra-chunk: masked quadratic form.
-    auto tril = torch::ones({c, c}, q.options().dtype(torch::kBool)).tril();
-    auto A = torch::matmul(qf, kf.transpose(-1, -2)).masked_fill(~tril, 0);  // [B, H, nc, c, c]
-    auto num = torch::matmul(A, vb);                                           // [B, H, nc, c, Dh]
-    auto den = A.sum(-1);                                                      // [B, H, nc, c]
-    // Across chunks: state before chunk ci, in chunk ci's scale exp(-M_ci).
-    auto P = torch::matmul(kf.transpose(-1, -2), vb);  // [B, H, nc, m, Dh]
-    auto zc = kf.sum(3);                               // [B, H, nc, m]
-    auto decay = torch::exp(f.M.narrow(2, 0, nc - 1) - f.M.narrow(2, 1, nc - 1));  // [B, H, nc-1], <= 1
+    auto Mb = f.M.view({B, H, nc, c});
+    // Intra-chunk: masked quadratic form; key j rescaled to query i's scale by exp(M_j - M_i) <= 1.
+    auto ar = torch::arange(c, q.options().dtype(torch::kLong));
+    auto future = ar.view({1, c}) > ar.view({c, 1});  // [c (i), c (j)]
+    auto rescale = torch::exp((Mb.unsqueeze(-2) - Mb.unsqueeze(-1)).masked_fill(future, -kInf));  // [B, H, nc, c, c]
+    auto A = torch::matmul(qf, kf.transpose(-1, -2)) * rescale;                                    // [B, H, nc, c, c]
+    auto num = torch::matmul(A, vb);                                                               // [B, H, nc, c, Dh]
+    auto den = A.sum(-1);                                                                          // [B, H, nc, c]
+    // Across chunks: the state before chunk ci holds chunks < ci in the scale E_{ci-1} (the running
+    // max at the end of chunk ci - 1); query i of chunk ci reads it times exp(E_{ci-1} - M_i) <= 1.
+    auto E = Mb.select(3, c - 1);                                               // [B, H, nc]
+    auto kf_end = kf * torch::exp(Mb - E.unsqueeze(-1)).unsqueeze(-1);          // keys in their chunk-end scale
+    auto P = torch::matmul(kf_end.transpose(-1, -2), vb);                       // [B, H, nc, m, Dh]
+    auto zc = kf_end.sum(3);                                                    // [B, H, nc, m]
+    auto decay = torch::exp(E.narrow(2, 0, nc - 1) - E.narrow(2, 1, nc - 1));   // [B, H, nc - 1], <= 1
     std::vector<torch::Tensor> S{torch::zeros({B, H, m, Dh}, P.options())}, z{torch::zeros({B, H, m}, P.options())};
     for (int64_t ci = 1; ci < nc; ++ci) {
-      auto d = decay.select(2, ci - 1);  // [B, H]
-      S.push_back((S.back() + P.select(2, ci - 1)) * d.view({B, H, 1, 1}));
-      z.push_back((z.back() + zc.select(2, ci - 1)) * d.view({B, H, 1}));
+      // state before ci = (state before ci - 1) * exp(E_{ci-2} - E_{ci-1}) + P_{ci-1}
+      auto d = ci >= 2 ? decay.select(2, ci - 2) : torch::ones({B, H}, P.options());
+      S.push_back(S.back() * d.view({B, H, 1, 1}) + P.select(2, ci - 1));
+      z.push_back(z.back() * d.view({B, H, 1}) + zc.select(2, ci - 1));
     }
     auto Ss = torch::stack(S, 2), zs = torch::stack(z, 2);  // [B, H, nc, m, Dh], [B, H, nc, m]
-    num = num + torch::matmul(qf, Ss);
-    den = den + torch::matmul(qf, zs.unsqueeze(-1)).squeeze(-1);
-    // Prefix key mass for the floor (no gradient needed).
+    auto Eprev = torch::cat({Mb.narrow(2, 0, 1).select(3, 0), E.narrow(2, 0, nc - 1)}, 2);  // [B, H, nc]
+    auto qscale = torch::exp(Eprev.unsqueeze(-1) - Mb);                                      // [B, H, nc, c], <= 1
+    num = num + torch::matmul(qf, Ss) * qscale.unsqueeze(-1);
+    den = den + torch::matmul(qf, zs.unsqueeze(-1)).squeeze(-1) * qscale;
+    // Prefix key mass Z_i in query i's scale, for the floor (no gradient needed).
     torch::Tensor Z;
     {
       torch::NoGradGuard ng;
-      Z = kf.cumsum(3) + zs.unsqueeze(3);  // [B, H, nc, c, m]
+      Z = torch::matmul(rescale, kf) + zs.unsqueeze(3) * qscale.unsqueeze(-1);  // [B, H, nc, c, m]
     }
     auto out = num / safe_den(den, qf, Z).unsqueeze(-1);
     return out.view({B, H, Tp, Dh}).narrow(2, 0, f.T).to(q.scalar_type());
@@ -184,11 +195,10 @@ class Performer : public AttentionVariant {
   torch::Tensor effective_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor&) override {
     auto f = features(q, k);
     const int64_t Tp = f.nc * f.c;
-    auto Mtok = f.M.repeat_interleave(f.c, 2);  // [B, H, Tp]
     auto ar = torch::arange(Tp, q.options().dtype(torch::kLong));
     auto future = ar.view({1, Tp}) > ar.view({Tp, 1});
-    // Key j (chunk scale M_c(j)) rescaled to query i's scale: exp(M_c(j) - M_c(i)) <= 1 for j <= i.
-    auto rescale = torch::exp((Mtok.unsqueeze(-2) - Mtok.unsqueeze(-1)).masked_fill(future, -kInf));
+    // Key j rescaled to query i's scale: exp(M_j - M_i) <= 1 for j <= i.
+    auto rescale = torch::exp((f.M.unsqueeze(-2) - f.M.unsqueeze(-1)).masked_fill(future, -kInf));
     auto A = torch::matmul(f.q, f.k.transpose(-1, -2)) * rescale;  // [B, H, Tp, Tp]
     auto Z = torch::matmul(rescale, f.k);                          // [B, H, Tp, m] prefix mass
     auto P = A / safe_den(A.sum(-1), f.q, Z).unsqueeze(-1);
@@ -200,8 +210,9 @@ class Performer : public AttentionVariant {
     const double Tf = static_cast<double>(T), m = static_cast<double>(m_);
     const double c = static_cast<double>(std::max<int64_t>(1, std::min(chunk_, T)));
     const double nc = std::ceil(Tf / c);
-    // features (q, k): 2 T m Dh each; intra-chunk: T c m + T c Dh; states: T m Dh (K^T V) + T m Dh (Q S).
-    const double macs = 2 * Tf * m * Dh + Tf * c * (m + Dh) + 2 * Tf * m * Dh;
+    // features (q, k): T m Dh each; intra-chunk: T c m + T c Dh; states: T m Dh (K^T V) + T m Dh (Q S).
+    // + T c m for the prefix key mass of the denominator floor.
+    const double macs = 2 * Tf * m * Dh + Tf * c * (2 * m + Dh) + 2 * Tf * m * Dh;
     const double bytes = 4.0 * (3 * Tf * Dh + 2 * Tf * m + Tf * c + 2 * nc * m * Dh);
     return {2.0 * macs * H, bytes * H};
   }

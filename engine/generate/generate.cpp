@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <set>
+
 #include "common/error.h"
 #include "model/gpt2.h"
 
@@ -52,6 +54,15 @@ std::vector<int32_t> generate(Gpt2Impl& model, const std::vector<int32_t>& promp
     if (opt.stop_at_eot && next == model.cfg.eos_token_id) break;
   }
   return std::vector<int32_t>(seq.begin() + prompt.size(), seq.end());
+}
+
+double distinct_ngram_ratio(const std::vector<int32_t>& ids, int n) {
+  if (n < 1) throw Error("distinct_ngram_ratio: n must be >= 1");
+  if (static_cast<int64_t>(ids.size()) < n) return 1.0;
+  std::set<std::vector<int32_t>> seen;
+  const size_t total = ids.size() - static_cast<size_t>(n) + 1;
+  for (size_t i = 0; i < total; ++i) seen.emplace(ids.begin() + static_cast<std::ptrdiff_t>(i), ids.begin() + static_cast<std::ptrdiff_t>(i) + n);
+  return static_cast<double>(seen.size()) / static_cast<double>(total);
 }
 
 }  // namespace attnlab

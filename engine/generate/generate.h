@@ -25,4 +25,8 @@ std::vector<int32_t> generate(Gpt2Impl& model, const std::vector<int32_t>& promp
                               const std::atomic<bool>* cancel = nullptr,
                               const std::function<void(int32_t)>& on_token = {});
 
+/// Fraction of distinct n-grams among all n-grams of `ids` (1 = no n-gram repeats; a
+/// completion looping on a phrase tends to 0). 1 when `ids` has fewer than n tokens.
+double distinct_ngram_ratio(const std::vector<int32_t>& ids, int n);
+
 }  // namespace attnlab

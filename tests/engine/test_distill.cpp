@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "eval/evaluate.h"
+#include "generate/generate.h"
 #include "model/gpt2.h"
 #include "test_registry.h"
 #include "test_util.h"
@@ -321,6 +322,14 @@ class DistillTest : public QObject {
     d.steps = 77;
     auto e = DistillConfig::from_json(d.to_json(), "x");
     QCOMPARE(e.to_json(), d.to_json());
+  }
+
+  void distinct_ngram_ratio_counts_repeats() {
+    QCOMPARE(distinct_ngram_ratio({1, 2, 3, 4, 5, 6}, 4), 1.0);
+    // a loop of period 2: 7 four-grams, only 2 distinct ones
+    QCOMPARE(distinct_ngram_ratio({1, 2, 1, 2, 1, 2, 1, 2, 1, 2}, 4), 2.0 / 7.0);
+    QCOMPARE(distinct_ngram_ratio({7, 7, 7}, 4), 1.0);  // too short to repeat
+    QCOMPARE(distinct_ngram_ratio({7, 7, 7, 7, 7}, 1), 0.2);
   }
 };
 

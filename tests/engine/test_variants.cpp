@@ -174,8 +174,10 @@ class VariantsTest : public QObject {
 
   void performerConvergesToSoftmax() {
     // Relative error to exact softmax attention over fixed seeds, m = 16 .. 1024 (Dh = 16).
+    // Moderate norms (|q'|^2 ~ 0.5): the features' log-normal weights have a finite-m regime
+    // that large norms stretch far beyond m = 1024 (x0.7 measured a slope of -0.28 there).
     auto li = make_init(2, 16);
-    auto in = make_inputs(li, 1, 32, 5, 0.7);
+    auto in = make_inputs(li, 1, 30, 5, 0.35);
     auto exact = causal_softmax_attention(in.q, in.k, in.v, li.attn_scale);
     std::vector<double> ms = {16, 64, 256, 1024}, errs;
     torch::NoGradGuard ng;
@@ -200,7 +202,7 @@ class VariantsTest : public QObject {
     QString msg = QString("errors %1 %2 %3 %4, slope %5").arg(errs[0]).arg(errs[1]).arg(errs[2]).arg(errs[3]).arg(slope);
     qInfo("%s", qPrintable(msg));
     for (size_t i = 1; i < errs.size(); ++i) QVERIFY2(errs[i] < errs[i - 1], qPrintable(msg));
-    QVERIFY2(slope < -0.3 && slope > -0.8, qPrintable(msg));
+    QVERIFY2(slope < -0.35 && slope > -0.85, qPrintable(msg));
     QVERIFY2(errs.back() < 0.1, qPrintable(msg));
   }
 
@@ -457,8 +459,7 @@ class VariantsTest : public QObject {
     // `full` is the control: its ratio must look quadratic, or the method sees nothing.
     // duo is excluded by design: it trains both its full and its window branch (O(T^2)).
     auto li = make_init(2, 16);
-    const int64_t T = 256;
-    auto ratio = [&](const std::string& kind, const json& spec) {
+    auto ratio = [&](const std::string& kind, const json& spec, int64_t T = 256) {
       auto var = make_variant(kind, spec, li);
       fwd_bwd_peak_bytes(*var, li, 64);  // warm-up (lazy one-off allocations)
       const double a = static_cast<double>(fwd_bwd_peak_bytes(*var, li, T));
@@ -470,7 +471,9 @@ class VariantsTest : public QObject {
     QVERIFY(ratio("full", json::object()) > 3.0);
     QVERIFY(ratio("performer", {{"features", 64}, {"chunk", 32}}) < 2.3);
     QVERIFY(ratio("window", {{"window", 32}, {"sinks", 4}}) < 2.3);
-    QVERIFY(ratio("nsa", {{"window", 32}}) < 2.3);
+    // nsa at T = 1024: its fixed 128-query chunk transients dominate below that, and a dense
+    // compressed branch (T^2 / stride) would show up there.
+    QVERIFY(ratio("nsa", {{"window", 32}}, 1024) < 2.3);
   }
 };
 
