@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/alloc.h"
 #include "test_registry.h"
 #ifdef ATTNLAB_GUI_TESTS
 #include <QApplication>
@@ -18,6 +19,7 @@ std::map<std::string, Factory>& registry() {
 }  // namespace attnlab::testing
 
 int main(int argc, char** argv) {
+  attnlab::tune_allocator();
 #ifdef ATTNLAB_GUI_TESTS
   QApplication app(argc, argv);
 #else

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/alloc.h"
 #include "common/error.h"
 
 namespace attnlab::cli {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     execv("/proc/self/exe", argv);  // falls through only if exec fails
   }
+  attnlab::tune_allocator();
   CLI::App app{"attnlab-cli: distil GPT-2 attention into cheaper variants (headless)"};
   app.require_subcommand(1);
   for (auto& setup : attnlab::cli::commands()) setup(app);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #endif
 
+#include "common/alloc.h"
 #include "gui/main_window.h"
 #include "gui/screenshot.h"
 #include "gui/training_controller.h"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);  // falls through only if exec fails
   }
 #endif
+  attnlab::tune_allocator();  // large tensors reuse heap memory instead of mmap/munmap per step
   // Screenshots and headless runs need no display: fall back to the offscreen platform.
   bool noWindowNeeded = false;
   for (int i = 1; i < argc; ++i)
