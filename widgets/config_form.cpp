@@ -1048,12 +1048,26 @@ QStringList ConfigForm::variantKinds() const {
   return out;
 }
 
-void ConfigForm::setKnownModels(const QStringList& dirs) {
-  auto* cb = static_cast<QComboBox*>(field("model")->editor);
+namespace {
+void fillPicker(QComboBox* cb, const QStringList& dirs, const QStringList& labels) {
+  while (cb->count() > 1) cb->removeItem(1);  // item 0: the bundled default
+  for (int i = 0; i < dirs.size(); ++i) {
+    cb->addItem(i < labels.size() && !labels[i].isEmpty() ? labels[i] : dirs[i], dirs[i]);
+    cb->setItemData(cb->count() - 1, dirs[i], Qt::ToolTipRole);
+  }
+}
+}  // namespace
+
+void ConfigForm::setKnownModels(const QStringList& dirs, const QStringList& labels) {
   const QString cur = text(*field("model"));
-  while (cb->count() > 1) cb->removeItem(1);
-  for (const QString& d : dirs) cb->addItem(d, d);
+  fillPicker(static_cast<QComboBox*>(field("model")->editor), dirs, labels);
   setText(*field("model"), cur);
+}
+
+void ConfigForm::setKnownData(const QStringList& dirs, const QStringList& labels) {
+  const QString cur = text(*field("data"));
+  fillPicker(static_cast<QComboBox*>(field("data")->editor), dirs, labels);
+  setText(*field("data"), cur);
 }
 
 void ConfigForm::variantChanged() {

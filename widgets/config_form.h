@@ -65,7 +65,11 @@ class ConfigForm : public QWidget {
   void setVariantKinds(const QStringList& kinds);
   QStringList variantKinds() const;
   /// Reference models offered besides "(bundled demo)" and "Browse…".
-  void setKnownModels(const QStringList& dirs);
+  /// Extra entries of the model / data pickers after the bundled one: `labels[i]` is shown
+  /// (e.g. "gpt2 — HF cache, 523 MB"), `dirs[i]` is the value stored in the configuration.
+  /// An empty `labels` shows the folders themselves.
+  void setKnownModels(const QStringList& dirs, const QStringList& labels = {});
+  void setKnownData(const QStringList& dirs, const QStringList& labels = {});
   /// Disables editing while a run is active.
   void setLocked(bool locked);
 

@@ -48,7 +48,7 @@ void setup(CLI::App& root) {
   auto& bench = bench_group(root);
   {
     struct Opts {
-      std::string variants = "full,mask-mix", candidates, tmp = "/tmp", model;
+      std::string variants = "full,mask-mix", candidates, tmp = "/tmp", model, train_params = "attention";
       int layers = 12, width = 768, heads = 12, threads = 0;
       int64_t seq_len = 256, batch = 4, steps = 6;
     };
@@ -57,6 +57,9 @@ void setup(CLI::App& root) {
     cmd->add_option("--variants", o->variants, "comma-separated variants");
     cmd->add_option("--candidates", o->candidates, "mask-mix candidates (default: the variant's)");
     cmd->add_option("--model", o->model, "model dir (default: random GPT-2-small shape written to --tmp)");
+    cmd->add_option("--train-params", o->train_params,
+                    "trainable set for every variant: attention (default: the same work for all, and the only "
+                    "choice for variants without parameters of their own) | variant | all");
     cmd->add_option("--layers", o->layers, "random model layers");
     cmd->add_option("--width", o->width, "random model width");
     cmd->add_option("--heads", o->heads, "random model heads");
@@ -75,7 +78,7 @@ void setup(CLI::App& root) {
         DistillConfig c;
         c.model = model.string();
         c.variant = v;
-        if (v == "full") c.train_params = "attention";
+        c.train_params = o->train_params;
         if (v == "mask-mix" && !o->candidates.empty()) c.variant_spec["candidates"] = o->candidates;
         c.seq_len = o->seq_len;
         c.batch = o->batch;

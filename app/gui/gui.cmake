@@ -2,14 +2,15 @@
 #   attnlab_app_core  controllers (engine on worker threads) + main window; everything but
 #                     main.cpp, so the GUI tests link it too.
 #   attnlab           the executable.
-# Only training_controller.cpp and inspector.cpp include engine (LibTorch) headers, and
+# Only training_controller.cpp, inspector.cpp and hub_service.cpp include engine (LibTorch) headers, and
 # they include them first; every other GUI file is plain Qt.
 set(ATTNLAB_GUI_DIR ${CMAKE_CURRENT_LIST_DIR})
 find_package(Qt6 REQUIRED COMPONENTS Concurrent)
 
 set(ATTNLAB_GUI_TORCH_SOURCES
   ${ATTNLAB_GUI_DIR}/training_controller.cpp
-  ${ATTNLAB_GUI_DIR}/inspector.cpp)
+  ${ATTNLAB_GUI_DIR}/inspector.cpp
+  ${ATTNLAB_GUI_DIR}/hub_service.cpp)
 set(ATTNLAB_GUI_QT_SOURCES
   ${ATTNLAB_GUI_DIR}/attention_tab.cpp
   ${ATTNLAB_GUI_DIR}/main_window.cpp
@@ -19,6 +20,7 @@ add_library(attnlab_app_core STATIC
   ${ATTNLAB_GUI_DIR}/gui_types.h
   ${ATTNLAB_GUI_DIR}/training_controller.h
   ${ATTNLAB_GUI_DIR}/inspector.h
+  ${ATTNLAB_GUI_DIR}/hub_service.h
   ${ATTNLAB_GUI_DIR}/attention_tab.h
   ${ATTNLAB_GUI_DIR}/main_window.h
   ${ATTNLAB_GUI_DIR}/screenshot.h

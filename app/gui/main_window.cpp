@@ -31,9 +31,11 @@
 #endif
 
 #include "gui/attention_tab.h"
+#include "gui/hub_service.h"
 #include "gui/inspector.h"
 #include "widgets/coefficient_grid.h"
 #include "widgets/config_form.h"
+#include "widgets/download_dialog.h"
 #include "widgets/loss_plot.h"
 #include "widgets/metrics_plots.h"
 #include "widgets/prompt_panel.h"
@@ -81,6 +83,13 @@ MainWindow::MainWindow(bool persistSettings, QWidget* parent) : QMainWindow(pare
   form_ = new ConfigForm;
   form_->setVariantKinds(TrainingController::variantKinds());
   form_->setExternalValidator(&TrainingController::validateConfig);
+  // Model / data pickers: bundled, Hugging Face cache and data cache entries (scanned off the
+  // GUI thread; again after every download).
+  hub_ = new HubService(this);
+  connect(hub_, &HubService::modelsListed, this,
+          [this](const KnownEntries& m) { form_->setKnownModels(m.dirs, m.labels); });
+  connect(hub_, &HubService::dataListed, this, [this](const KnownEntries& d) { form_->setKnownData(d.dirs, d.labels); });
+  hub_->refresh();
   auto* setupScroll = new QScrollArea;
   setupScroll->setWidgetResizable(true);
   setupScroll->setWidget(form_);
@@ -170,6 +179,28 @@ MainWindow::MainWindow(bool persistSettings, QWidget* parent) : QMainWindow(pare
 
 MainWindow::~MainWindow() = default;
 
+DownloadDialog* MainWindow::downloadDialog() {
+  if (download_) return download_;
+  download_ = new DownloadDialog(this);
+  connect(download_, &DownloadDialog::downloadRequested, hub_, [this](DownloadDialog::Kind kind, const QString& name) {
+    hub_->download(kind == DownloadDialog::Kind::Model ? QStringLiteral("model") : QStringLiteral("dataset"), name);
+  });
+  connect(download_, &DownloadDialog::cancelRequested, hub_, &HubService::cancel);
+  connect(hub_, &HubService::progress, download_, &DownloadDialog::setProgress);
+  connect(hub_, &HubService::finished, download_, &DownloadDialog::setFinished);
+  connect(hub_, &HubService::failed, download_, &DownloadDialog::setFailed);
+  connect(download_, &DownloadDialog::downloaded, this, [this](DownloadDialog::Kind kind, const QString& path) {
+    const bool model = kind == DownloadDialog::Kind::Model;
+    if (controller_->isActive()) {
+      statusBar()->showMessage(tr("Downloaded %1 (a run is active: choose it in Setup afterwards)").arg(path), 15000);
+      return;
+    }
+    form_->setFieldText(model ? QStringLiteral("model") : QStringLiteral("data"), path);
+    statusBar()->showMessage(tr("Downloaded %1; selected in Setup").arg(path), 15000);
+  });
+  return download_;
+}
+
 void MainWindow::buildActions() {
   auto* tb = addToolBar(tr("Run"));
   tb->setObjectName(QStringLiteral("runToolbar"));
@@ -184,6 +215,15 @@ void MainWindow::buildActions() {
   tb->addSeparator();
   actOpen_ = tb->addAction(style()->standardIcon(QStyle::SP_DirOpenIcon), tr("Open run…"));
   actResume_ = tb->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Resume run…"));
+  tb->addSeparator();
+  actDownload_ = tb->addAction(style()->standardIcon(QStyle::SP_ArrowDown), tr("Download…"));
+  actDownload_->setToolTip(tr("Download a GPT-2 model or WikiText from the Hugging Face Hub into the local cache"));
+  connect(actDownload_, &QAction::triggered, this, [this] {
+    auto* d = downloadDialog();
+    d->show();
+    d->raise();
+    d->activateWindow();
+  });
   connect(actStart_, &QAction::triggered, this, &MainWindow::startTriggered);
   connect(actPause_, &QAction::toggled, this, &MainWindow::pauseToggled);
   connect(actStop_, &QAction::triggered, this, &MainWindow::stopTriggered);

@@ -22,6 +22,8 @@ namespace attnlab {
 class AttentionTab;
 class CoefficientGrid;
 class ConfigForm;
+class DownloadDialog;
+class HubService;
 class Inspector;
 class LossPlot;
 class MetricsPlots;
@@ -48,6 +50,9 @@ class MainWindow : public QMainWindow {
   AttentionTab* attentionTab() const { return attention_; }
   PromptPanel* promptPanel() const { return prompt_; }
   RunsBrowser* runsBrowser() const { return runs_; }
+  HubService* hubService() const { return hub_; }
+  /// The Hub download dialog (created on first use; non-modal).
+  DownloadDialog* downloadDialog();
   QTabWidget* tabs() const { return tabs_; }
   QString statusText() const;
 
@@ -92,6 +97,8 @@ class MainWindow : public QMainWindow {
   bool persist_;
   TrainingController* controller_;
   Inspector* inspector_;
+  HubService* hub_;
+  DownloadDialog* download_ = nullptr;
   QTabWidget* tabs_;
   ConfigForm* form_;
   LossPlot* loss_;
@@ -101,7 +108,7 @@ class MainWindow : public QMainWindow {
   AttentionTab* attention_;
   PromptPanel* prompt_;
   RunsBrowser* runs_;
-  QAction *actStart_, *actPause_, *actStop_, *actOpen_, *actResume_;
+  QAction *actStart_, *actPause_, *actStop_, *actOpen_, *actResume_, *actDownload_;
   QLabel *stepLabel_, *rateLabel_, *etaLabel_, *memLabel_, *stateLabel_;
   QProgressBar* progress_;
   QTimer* statusTimer_;
