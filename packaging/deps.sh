@@ -4,7 +4,7 @@
 attnlab_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread        # LibTorch (CPU) + a real BLAS (reference BLAS is 40x slower)
-  qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6   # Qt SVG: plot export as SVG
   libpcre2-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
   xvfb xauth
 )

@@ -24,6 +24,18 @@ for v in "${VARIANTS[@]}"; do
   run="$OUT/$v"
   rm -rf "$run"
   echo "== $v" >&2
+  if [ "$v" = full ]; then
+    rm -f "$run.train.log"
+    # The control: the reference itself (training its attention from KL = 0 would only measure
+    # AdamW's normalised steps on zero gradients).
+    "$CLI" eval --model resources/models/attnlab-demo --seq-len "$SEQ" --split valid --max-tokens 65536 > "$run.eval.json"
+    : > "$run.generate.jsonl"
+    for p in "${PROMPTS[@]}"; do
+      "$CLI" generate --prompt "$p" --max-new-tokens 200 --greedy --json >> "$run.generate.jsonl"
+    done
+    cat "$run.eval.json"
+    continue
+  fi
   "$CLI" distill --config resources/configs/demo.json --variant "$kind" "${extra[@]}" \
     --train-params attention --seq-len "$SEQ" --batch "$BATCH" --steps "$STEPS" --lr "$LR" \
     --warmup 20 --schedule cosine --l1 1e-3 --clip 1.0 --eval-every 50 --eval-batches 4 \

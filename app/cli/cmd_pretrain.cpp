@@ -48,6 +48,7 @@ void setup(CLI::App& root) {
   cmd->add_option("--steps", c.steps, "optimisation steps")->capture_default_str();
   cmd->add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option("--dropout", c.dropout, "embedding + residual dropout while training (GPT-2 used 0.1)")->capture_default_str();
   cmd->add_option("--warmup", c.warmup, "warm-up steps")->capture_default_str();
   cmd->add_option("--eval-every", c.eval_every, "validate every N steps")->capture_default_str();
   cmd->add_option("--eval-batches", c.eval_batches, "validation batches")->capture_default_str();

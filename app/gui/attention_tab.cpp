@@ -104,6 +104,12 @@ void AttentionTab::setLayerHead(int layer, int head) {
   head_->setValue(head);
 }
 
+void AttentionTab::setValidationInput(int T, int block) {
+  source_->setCurrentIndex(0);
+  length_->setValue(T);
+  block_->setValue(block);
+}
+
 void AttentionTab::compute() {
   if (!inspector_->hasModel()) {
     pendingCompute_ = true;

@@ -34,6 +34,10 @@ class AttentionTab : public QWidget {
   void setLayerHead(int layer, int head);
   /// True once a layer's maps are displayed for the current input.
   bool hasMaps() const { return cached_.T > 0; }
+  /// The layer whose maps are displayed (-1 before any).
+  int shownLayer() const { return cached_.T > 0 ? cached_.layer : -1; }
+  /// Input = validation block `block` of T tokens (what compute() will use).
+  void setValidationInput(int T, int block = 0);
 
  public Q_SLOTS:
   /// Tokenises the current input and requests the overview and the selected layer.

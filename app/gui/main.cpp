@@ -10,21 +10,97 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
 #include <QIcon>
 #include <QJsonObject>
 #include <QTextStream>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #ifdef Q_OS_UNIX
 #include <unistd.h>
 #endif
 
 #include "common/alloc.h"
+#include "gui/attention_tab.h"
+#include "gui/inspector.h"
 #include "gui/main_window.h"
 #include "gui/screenshot.h"
 #include "gui/training_controller.h"
 #include "widgets/config_form.h"
+
+namespace {
+
+bool waitFor(const std::function<bool()>& done, int timeoutMs) {
+  QElapsedTimer t;
+  t.start();
+  while (!done()) {
+    if (t.elapsed() > timeoutMs) return false;
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+  }
+  return true;
+}
+
+/// attnlab --bench-attention T --config FILE: what a user waits for in the Attention tab.
+int benchAttention(const QString& configFile, int T) {
+  QTextStream out(stdout), err(stderr);
+  if (T < 2) {
+    err << "attnlab: --bench-attention needs T >= 2\n";
+    return 2;
+  }
+  attnlab::MainWindow w(/*persistSettings=*/false);
+  w.resize(1600, 1000);
+  w.show();
+  QString why;
+  if (!configFile.isEmpty() && !w.configForm()->loadFile(configFile, &why)) {
+    err << "attnlab: " << why << '\n';
+    return 2;
+  }
+  bool loaded = false;
+  QString failure;
+  QObject::connect(w.inspector(), &attnlab::Inspector::modelLoaded, &w, [&] { loaded = true; });
+  QObject::connect(w.inspector(), &attnlab::Inspector::failed, &w,
+                   [&](const QString& what, const QString& msg) { failure = what + ": " + msg; });
+  QElapsedTimer t;
+  t.start();
+  w.inspector()->loadConfig(w.configForm()->config());
+  if (!waitFor([&] { return loaded || !failure.isEmpty(); }, 600000) || !loaded) {
+    err << "attnlab: " << failure << '\n';
+    return 1;
+  }
+  const qint64 loadMs = t.elapsed();
+  auto* tab = w.attentionTab();
+  w.tabs()->setCurrentIndex(attnlab::MainWindow::AttentionTabIndex);
+  tab->setValidationInput(T);
+  waitFor([] { return false; }, 200);
+  t.restart();
+  tab->compute();
+  if (!waitFor([&] { return tab->hasMaps() || !failure.isEmpty(); }, 600000) || !tab->hasMaps()) {
+    err << "attnlab: " << failure << '\n';
+    return 1;
+  }
+  w.grab();  // paint everything now
+  const qint64 firstMs = t.elapsed();
+  t.restart();
+  tab->setLayerHead(0, 1);
+  w.grab();
+  const qint64 headMs = t.elapsed();
+  const int other = w.inspector()->info().nLayer > 1 ? 1 : 0;
+  t.restart();
+  tab->setLayerHead(other, 0);
+  waitFor([&] { return tab->shownLayer() == other || !failure.isEmpty(); }, 600000);
+  w.grab();
+  const qint64 layerMs = t.elapsed();
+  waitFor([&] { return !w.inspector()->busy(); }, 600000);  // the overview request, if still running
+  out << "attention view, T = " << T << " (" << w.inspector()->info().nLayer << " layers x " << w.inspector()->info().nHead
+      << " heads): model pair load " << loadMs << " ms; Compute -> maps shown " << firstMs << " ms; head switch "
+      << headMs << " ms; layer switch " << layerMs << " ms\n";
+  return failure.isEmpty() ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
 #ifdef Q_OS_LINUX
@@ -39,7 +115,7 @@ int main(int argc, char** argv) {
   // Screenshots and headless runs need no display: fall back to the offscreen platform.
   bool noWindowNeeded = false;
   for (int i = 1; i < argc; ++i)
-    for (const char* flag : {"--screenshot", "--headless", "--help", "-h", "--version", "-v"})
+    for (const char* flag : {"--screenshot", "--headless", "--bench-attention", "--help", "-h", "--version", "-v"})
       noWindowNeeded |= !std::strcmp(argv[i], flag);
   if (noWindowNeeded && !std::getenv("QT_QPA_PLATFORM") && !std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY"))
     setenv("QT_QPA_PLATFORM", "offscreen", 1);
@@ -59,7 +135,12 @@ int main(int argc, char** argv) {
   const QCommandLineOption runOpt("run", "Open this run directory.", "DIR");
   const QCommandLineOption rootOpt("runs-root", "Folder for new runs with no explicit output directory.", "DIR");
   const QCommandLineOption headlessOpt("headless", "Run --config through the controller without any window, print tokens/s, exit.");
-  cli.addOptions({shotOpt, stepsOpt, configOpt, runOpt, rootOpt, headlessOpt});
+  const QCommandLineOption benchAttnOpt(
+      "bench-attention",
+      "Benchmark: with the window, time from Compute to the displayed maps for a validation block of T tokens "
+      "(model pair from --config), then a head switch and a layer switch; prints milliseconds, exits.",
+      "T");
+  cli.addOptions({shotOpt, stepsOpt, configOpt, runOpt, rootOpt, headlessOpt, benchAttnOpt});
   cli.process(app);
 
   QTextStream err(stderr);
@@ -101,6 +182,8 @@ int main(int argc, char** argv) {
                         << " steps, mean tokens/s (steps > 2) " << (n ? sum / n : 0.0) << '\n';
     return controller.lastStatus() == QLatin1String("finished") ? 0 : 1;
   }
+
+  if (cli.isSet(benchAttnOpt)) return benchAttention(cli.value(configOpt), cli.value(benchAttnOpt).toInt());
 
   if (cli.isSet(shotOpt)) {
     attnlab::MainWindow w(/*persistSettings=*/false);

@@ -94,10 +94,12 @@ torch::Tensor Gpt2BlockImpl::attention(const torch::Tensor& h, const AttentionPr
 torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor& x, const AttentionProbe* probe) {
   const double eps = cfg.layer_norm_epsilon;
   auto h = torch::layer_norm(x, {cfg.n_embd}, ln_1_w, ln_1_b, eps);
-  auto y = x + attention(h, probe);
+  const bool drop = dropout > 0 && is_training();
+  auto a = attention(h, probe);
+  auto y = x + (drop ? torch::dropout(a, dropout, true) : a);
   auto m = torch::layer_norm(y, {cfg.n_embd}, ln_2_w, ln_2_b, eps);
-  m = activation(conv1d(m, c_fc_w, c_fc_b), cfg.activation_function);
-  return y + conv1d(m, mlp_proj_w, mlp_proj_b);
+  m = conv1d(activation(conv1d(m, c_fc_w, c_fc_b), cfg.activation_function), mlp_proj_w, mlp_proj_b);
+  return y + (drop ? torch::dropout(m, dropout, true) : m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,7 +125,8 @@ torch::Tensor Gpt2Impl::embed(const torch::Tensor& ids) {
     throw Error("sequence of " + std::to_string(T) + " tokens exceeds the model's n_positions = " +
                 std::to_string(cfg.n_positions));
   auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
-  return torch::embedding(wte, ids) + torch::embedding(wpe, pos).unsqueeze(0);
+  auto e = torch::embedding(wte, ids) + torch::embedding(wpe, pos).unsqueeze(0);
+  return dropout > 0 && is_training() ? torch::dropout(e, dropout, true) : e;
 }
 
 torch::Tensor Gpt2Impl::blocks(torch::Tensor x, int from, int to, const AttentionProbe* probe) {
@@ -147,6 +150,12 @@ torch::Tensor Gpt2Impl::hidden(const torch::Tensor& ids, const AttentionProbe* p
 }
 
 torch::Tensor Gpt2Impl::forward(const torch::Tensor& ids) { return lm_head(hidden(ids)); }
+
+void Gpt2Impl::set_dropout(double p) {
+  if (!(p >= 0 && p < 1)) throw Error("dropout must be in [0, 1), got " + std::to_string(p));
+  dropout = p;
+  for (auto& b : block_list) b->dropout = p;
+}
 
 void Gpt2Impl::set_variant(int layer, VariantPtr v) {
   TORCH_CHECK(layer >= 0 && layer < cfg.n_layer, "layer out of range");

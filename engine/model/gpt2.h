@@ -33,6 +33,7 @@ struct Gpt2BlockImpl : torch::nn::Module {
   torch::Tensor ln_1_w, ln_1_b, c_attn_w, c_attn_b, attn_proj_w, attn_proj_b;
   torch::Tensor ln_2_w, ln_2_b, c_fc_w, c_fc_b, mlp_proj_w, mlp_proj_b;
   VariantPtr variant;  // null: the reference softmax attention
+  double dropout = 0.0;  // residual dropout (attention and MLP outputs), in training mode only
 };
 TORCH_MODULE(Gpt2Block);
 
@@ -58,6 +59,11 @@ struct Gpt2Impl : torch::nn::Module {
   std::shared_ptr<Gpt2Impl> clone_reference() const;
   /// Swaps attention in `layers` with variants built by `make(layer_init)`.
   void set_variant(int layer, VariantPtr v);
+  /// GPT-2's embedding and residual dropout (embd_pdrop, resid_pdrop) with probability p,
+  /// active only in training mode (Module::train()); 0 (the default) = none. Pretraining uses
+  /// it; distillation never does (the reference and the custom model must be deterministic).
+  void set_dropout(double p);
+  double dropout = 0.0;
 
   Gpt2Config cfg;
   torch::Tensor wte, wpe, ln_f_w, ln_f_b, lm_head_w;  // lm_head_w undefined when tied

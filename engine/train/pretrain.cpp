@@ -17,7 +17,7 @@ namespace attnlab {
 nlohmann::json PretrainConfig::to_json() const {
   return {{"model", model.to_json()}, {"data", data}, {"seq_len", seq_len}, {"batch", batch}, {"steps", steps},
           {"lr", lr}, {"weight_decay", weight_decay}, {"min_lr_ratio", min_lr_ratio}, {"clip", clip},
-          {"warmup", warmup}, {"eval_every", eval_every}, {"eval_batches", eval_batches},
+          {"dropout", dropout}, {"warmup", warmup}, {"eval_every", eval_every}, {"eval_batches", eval_batches},
           {"checkpoint_every", checkpoint_every}, {"threads", threads}, {"seed", seed}, {"device", device},
           {"dtype", dtype}, {"out", out}};
 }
@@ -34,6 +34,7 @@ PretrainConfig PretrainConfig::from_json(const nlohmann::json& j, const std::str
     c.weight_decay = j.value("weight_decay", c.weight_decay);
     c.min_lr_ratio = j.value("min_lr_ratio", c.min_lr_ratio);
     c.clip = j.value("clip", c.clip);
+    c.dropout = j.value("dropout", c.dropout);
     c.warmup = j.value("warmup", c.warmup);
     c.eval_every = j.value("eval_every", c.eval_every);
     c.eval_batches = j.value("eval_batches", c.eval_batches);
@@ -76,7 +77,10 @@ std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, Run
   BlockDataset valid(load_split_tokens(data, "valid", tok), cfg.seq_len + 1);
   Gpt2Config mc = cfg.model;
   mc.vocab_size = static_cast<int64_t>(tok.vocab_size());
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1))
+    throw Error("pretrain: dropout must be in [0, 1), got " + std::to_string(cfg.dropout));
   auto model = random_gpt2(mc, cfg.seed);
+  model->set_dropout(cfg.dropout);
   model->to(device);
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model->named_parameters()) {
@@ -162,9 +166,13 @@ std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, Run
   const auto t_start = Clock::now();
   std::string status = "finished";
   model->train();
+  int64_t saved_step = step0;  // the step of the newest checkpoint on disk
   for (int64_t step = step0 + 1; step <= cfg.steps; ++step) {
     if (ctl && ctl->stop.load()) {
       status = "stopped";
+      // Stop leaves a resumable checkpoint of the last finished step.
+      if (step - 1 > saved_step)
+        save_ckpt(step - 1, elapsed0 + std::chrono::duration<double>(Clock::now() - t_start).count());
       break;
     }
     auto t0 = Clock::now();
@@ -218,7 +226,10 @@ std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, Run
         obs->on_eval(e);
       }
     }
-    if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) save_ckpt(step, m.elapsed_s);
+    if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) {
+      save_ckpt(step, m.elapsed_s);
+      saved_step = step;
+    }
   }
   if (best >= 1e30) export_best();
   if (obs) obs->on_finish(status);
