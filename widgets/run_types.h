@@ -22,6 +22,21 @@ struct TrainPoint {
   bool skipped = false;  // non-finite loss: weights untouched
 };
 
+/// Mean tokens/s over the steps after the first two (allocations and caches warm up there),
+/// skipped steps left out: the figure `attnlab --headless` and the live-window run report.
+struct ThroughputMean {
+  double sum = 0;
+  qint64 n = 0, lastStep = 0;
+  void add(const TrainPoint& p) {
+    lastStep = p.step;
+    if (p.step > 2 && !p.skipped) {
+      sum += p.tokensPerS;
+      ++n;
+    }
+  }
+  double mean() const { return n ? sum / static_cast<double>(n) : 0.0; }
+};
+
 /// One validation pass (metrics.jsonl: {"split":"valid", ...}).
 struct ValidPoint {
   qint64 step = 0;

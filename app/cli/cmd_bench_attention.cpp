@@ -41,18 +41,6 @@ struct Opts {
   std::string out, plot;
 };
 
-std::vector<std::string> split_names(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 double max_rss_mb() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -70,6 +58,15 @@ std::string cpu_name() {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// The result document on stdout, and also in `path` when given (--out).
+void emit_json(const nlohmann::json& doc, const std::string& path) {
+  std::cout << doc.dump(2) << "\n";
+  if (path.empty()) return;
+  std::ofstream f(path);
+  if (!f) throw Error("--out: cannot write '" + path + "'");
+  f << doc.dump(2) << "\n";
 }
 
 struct Point {
@@ -179,7 +176,7 @@ void write_plot(const nlohmann::json& results, const std::vector<std::string>& k
 
 void run(const Opts& o) {
   apply_threads(o.threads);
-  auto kinds = split_names(o.variants);
+  auto kinds = split_list(o.variants, ',');
   auto lens = parse_int_list(o.seq_lens, "--seq-lens");
   if (kinds.empty()) throw Error("--variants: no variant named");
   if (o.heads < 1 || o.head_dim < 1 || o.batch < 1 || o.repeat < 1)
@@ -251,12 +248,7 @@ void run(const Opts& o) {
         {"threads", torch::get_num_threads()}, {"max_gb", o.max_gb}, {"dtype", "float32"}, {"device", "cpu"}}},
       {"machine", {{"cpu", cpu_name()}, {"hardware_threads", std::thread::hardware_concurrency()}}},
       {"results", results}};
-  std::cout << doc.dump(2) << "\n";
-  if (!o.out.empty()) {
-    std::ofstream f(o.out);
-    if (!f) throw Error("--out: cannot write '" + o.out + "'");
-    f << doc.dump(2) << "\n";
-  }
+  emit_json(doc, o.out);
   if (!o.plot.empty()) write_plot(results, kinds, o.plot);
 }
 
@@ -288,19 +280,10 @@ struct SweepOpts {
   std::string out;
 };
 
-std::vector<std::string> split_sets(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ';'))
-    if (item.find_first_not_of(" \t") != std::string::npos) out.push_back(item);
-  return out;
-}
-
 void run_sweep(const SweepOpts& o) {
   apply_threads(o.threads);
   auto lens = parse_int_list(o.seq_lens, "--seq-lens");
-  auto sets = split_sets(o.sets);
+  auto sets = split_list(o.sets, ';');
   if (sets.empty()) throw Error("--sets: no candidate set (separate sets with ';')");
   if (o.heads < 1 || o.head_dim < 1 || o.batch < 1 || o.repeat < 1)
     throw Error("--heads, --head-dim, --batch and --repeat must be >= 1");
@@ -335,12 +318,7 @@ void run_sweep(const SweepOpts& o) {
         {"repeat", o.repeat}, {"threads", torch::get_num_threads()}, {"dtype", "float32"}, {"device", "cpu"}}},
       {"machine", {{"cpu", cpu_name()}, {"hardware_threads", std::thread::hardware_concurrency()}}},
       {"results", results}};
-  std::cout << doc.dump(2) << "\n";
-  if (!o.out.empty()) {
-    std::ofstream f(o.out);
-    if (!f) throw Error("--out: cannot write '" + o.out + "'");
-    f << doc.dump(2) << "\n";
-  }
+  emit_json(doc, o.out);
 }
 
 void setup_sweep(CLI::App& root) {

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "model/gpt2.h"
@@ -72,9 +73,7 @@ void setup(CLI::App& root) {
       apply_threads(o->threads);
       auto model = o->model.empty() ? bench_model(o->layers, o->width, o->heads, o->tmp) : std::filesystem::path(o->model);
       nlohmann::json results = nlohmann::json::array();
-      std::stringstream ss(o->variants);
-      std::string v;
-      while (std::getline(ss, v, ',')) {
+      for (const std::string& v : split_list(o->variants, ',')) {
         DistillConfig c;
         c.model = model.string();
         c.variant = v;

@@ -163,23 +163,17 @@ int main(int argc, char** argv) {
     QJsonObject cfg = form.config();
     if (steps > 0) cfg["steps"] = steps;
     attnlab::TrainingController controller;
-    double sum = 0;
-    qint64 n = 0, last = 0;
-    QObject::connect(&controller, &attnlab::TrainingController::trainPoint, [&](const attnlab::TrainPoint& p) {
-      last = p.step;
-      if (p.step > 2 && !p.skipped) {  // skip warm-up steps (allocations, caches)
-        sum += p.tokensPerS;
-        ++n;
-      }
-    });
+    attnlab::ThroughputMean rate;
+    QObject::connect(&controller, &attnlab::TrainingController::trainPoint,
+                     [&](const attnlab::TrainPoint& p) { rate.add(p); });
     QObject::connect(&controller, &attnlab::TrainingController::runFinished, &app, &QCoreApplication::quit);
     if (!controller.start(cfg, &why)) {
       err << "attnlab: " << why << '\n';
       return 2;
     }
     app.exec();
-    QTextStream(stdout) << "run " << controller.runDir() << ": " << controller.lastStatus() << ", " << last
-                        << " steps, mean tokens/s (steps > 2) " << (n ? sum / n : 0.0) << '\n';
+    QTextStream(stdout) << "run " << controller.runDir() << ": " << controller.lastStatus() << ", " << rate.lastStep
+                        << " steps, mean tokens/s (steps > 2) " << rate.mean() << '\n';
     return controller.lastStatus() == QLatin1String("finished") ? 0 : 1;
   }
 

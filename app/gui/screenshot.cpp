@@ -75,15 +75,9 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
     }
     w.tabs()->setCurrentIndex(MainWindow::TrainingTab);
     // Throughput with the live window (compare with `attnlab --headless`: the GUI's cost).
-    double rateSum = 0;
-    qint64 rateN = 0, lastStep = 0;
-    auto rateConn = QObject::connect(w.controller(), &TrainingController::trainPoint, &w, [&](const TrainPoint& p) {
-      lastStep = p.step;
-      if (p.step > 2 && !p.skipped) {
-        rateSum += p.tokensPerS;
-        ++rateN;
-      }
-    });
+    ThroughputMean rate;
+    auto rateConn = QObject::connect(w.controller(), &TrainingController::trainPoint, &w,
+                                     [&](const TrainPoint& p) { rate.add(p); });
     if (!w.startRun(&err)) {
       fail(QStringLiteral("cannot start the run: ") + err);
       return written;
@@ -95,8 +89,8 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
     }
     if (w.controller()->lastStatus().startsWith(QLatin1String("failed"))) fail(w.controller()->lastStatus());
     QObject::disconnect(rateConn);
-    QTextStream(stderr) << "live window run: " << lastStep << " steps, mean tokens/s (steps > 2) "
-                        << (rateN ? rateSum / rateN : 0.0) << '\n';
+    QTextStream(stderr) << "live window run: " << rate.lastStep << " steps, mean tokens/s (steps > 2) "
+                        << rate.mean() << '\n';
     runDir = w.controller()->runDir();
   }
   if (!runDir.isEmpty()) {
