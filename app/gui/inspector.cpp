@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QJsonDocument>
 #include <functional>
+#include <mutex>
 
 #include "widgets/config_form.h"
 
@@ -17,7 +18,26 @@ namespace attnlab {
 struct Inspector::Impl {
   std::shared_ptr<ModelPair> pair;  // touched only on the pool thread
   std::atomic<bool> cancel{false};
-  QHash<QString, quint64> latest;   // GUI thread: newest request id per kind
+  std::atomic<bool> closing{false};
+
+  // Newest request id per kind: bumped on the GUI thread, read by the pool thread to skip
+  // queued requests that a newer one superseded.
+  quint64 bump(const QString& what) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ++latest_[what];
+  }
+  bool isLatest(const QString& what, quint64 id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return latest_.value(what) == id;
+  }
+  void supersede(const QStringList& kinds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const QString& k : kinds) ++latest_[k];
+  }
+
+ private:
+  mutable std::mutex mu_;
+  QHash<QString, quint64> latest_;
 };
 
 namespace {
@@ -55,6 +75,7 @@ Inspector::Inspector(QObject* parent) : QObject(parent), impl_(std::make_shared<
 
 Inspector::~Inspector() {
   impl_->cancel = true;
+  impl_->closing = true;  // an overview chain queues no further layer
   pool_.clear();
   pool_.waitForDone();
 }
@@ -62,33 +83,48 @@ Inspector::~Inspector() {
 bool Inspector::hasModel() const { return info_.nLayer > 0; }
 
 template <typename Work>
-void Inspector::submit(const QString& what, Work work) {
-  const quint64 id = ++impl_->latest[what];
+void Inspector::submit(const QString& what, Work work, int priority) {
+  const quint64 id = impl_->bump(what);
   if (++pending_ == 1) Q_EMIT busyChanged(true);
   auto impl = impl_;
-  pool_.start([this, impl, id, what, work]() {
-    Deliver deliver;
-    QString error;
-    try {
-      deliver = work(*impl);
-    } catch (const std::exception& e) {
-      error = QString::fromUtf8(e.what());
-    }
-    // Back to the GUI thread. The destructor waits for the pool, so `this` is alive here.
-    QMetaObject::invokeMethod(
-        this,
-        [this, impl, id, what, deliver, error] {
-          if (--pending_ == 0) Q_EMIT busyChanged(false);
-          if (impl->latest.value(what) != id) return;  // superseded by a newer request
-          if (!error.isEmpty()) Q_EMIT failed(what, error);
-          else if (deliver) deliver();
-        },
-        Qt::QueuedConnection);
-  });
+  pool_.start(
+      [this, impl, id, what, work]() {
+        Deliver deliver;
+        QString error;
+        if (impl->isLatest(what, id)) {  // else superseded while queued: skip the work
+          try {
+            deliver = work(*impl);
+          } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+          }
+        }
+        post(id, what, deliver, error, true);
+      },
+      priority);
 }
+
+void Inspector::post(quint64 id, const QString& what, std::function<void()> deliver, const QString& error, bool last) {
+  // Back to the GUI thread. The destructor waits for the pool, so `this` is alive here.
+  auto impl = impl_;
+  QMetaObject::invokeMethod(
+      this,
+      [this, impl, id, what, deliver, error, last] {
+        if (last && --pending_ == 0) Q_EMIT busyChanged(false);
+        if (!impl->isLatest(what, id)) return;  // superseded by a newer request
+        if (!error.isEmpty()) Q_EMIT failed(what, error);
+        else if (deliver) deliver();
+      },
+      Qt::QueuedConnection);
+}
+
+namespace {
+// Results computed for the previous pair are meaningless once another one loads.
+const QStringList kPairResults = {QStringLiteral("tokens"), QStringLiteral("attention"), QStringLiteral("overview")};
+}  // namespace
 
 void Inspector::loadRun(const QString& runDir) {
   impl_->cancel = true;  // a running generation on the old pair is pointless now
+  impl_->supersede(kPairResults);
   submit(QStringLiteral("load"), [this, runDir](Impl& impl) -> Deliver {
     impl.cancel = false;
     impl.pair.reset();
@@ -103,6 +139,7 @@ void Inspector::loadRun(const QString& runDir) {
 
 void Inspector::loadConfig(const QJsonObject& config) {
   impl_->cancel = true;
+  impl_->supersede(kPairResults);
   const std::string json = ConfigForm::toJsonText(config).toStdString();
   submit(QStringLiteral("load"), [this, json](Impl& impl) -> Deliver {
     impl.cancel = false;
@@ -160,19 +197,54 @@ void Inspector::requestAttention(const QVector<int>& ids, int layer) {
 }
 
 void Inspector::requestOverview(const QVector<int>& ids, int size) {
-  submit(QStringLiteral("overview"), [this, ids, size](Impl& impl) -> Deliver {
-    ModelPair& p = need(impl);
-    const AttentionOverview o = p.overview(toStd(ids), size);
-    OverviewPair v;
-    for (AttentionOverviewView* dst : {&v.ref, &v.custom}) {
-      dst->layers = static_cast<int>(o.n_layer);
-      dst->heads = static_cast<int>(o.n_head);
-      dst->size = static_cast<int>(o.size);
-    }
-    for (const auto& m : o.ref) v.ref.maps << toQt(m);
-    for (const auto& m : o.custom) v.custom.maps << toQt(m);
-    return [this, v] { Q_EMIT overviewReady(v); };
-  });
+  const quint64 id = impl_->bump(QStringLiteral("overview"));
+  if (++pending_ == 1) Q_EMIT busyChanged(true);
+  overviewStep(id, std::make_shared<const std::vector<int32_t>>(toStd(ids)), size, 0, std::make_shared<OverviewPair>());
+}
+
+namespace {
+constexpr int kOverviewPriority = -1;  // below attention/tokens/load/generate (0)
+}
+
+void Inspector::overviewStep(quint64 id, std::shared_ptr<const std::vector<int32_t>> ids, int size, int layer,
+                             std::shared_ptr<OverviewPair> acc) {
+  auto impl = impl_;
+  pool_.start(
+      [this, impl, id, ids, size, layer, acc]() {
+        const QString what = QStringLiteral("overview");
+        if (impl->closing) return;
+        if (!impl->isLatest(what, id)) return post(id, what, {}, {}, true);
+        Deliver deliver;
+        QString error;
+        bool last = true;
+        try {
+          ModelPair& p = need(*impl);
+          const AttentionOverview o = p.overview(*ids, size, layer, layer);
+          const int H = static_cast<int>(o.n_head);
+          if (acc->ref.maps.isEmpty()) {
+            for (AttentionOverviewView* dst : {&acc->ref, &acc->custom}) {
+              dst->layers = static_cast<int>(o.n_layer);
+              dst->heads = H;
+              dst->size = static_cast<int>(o.size);
+              dst->maps.resize(o.n_layer * H);
+            }
+          }
+          for (int h = 0; h < H; ++h) {
+            acc->ref.maps[layer * H + h] = toQt(o.ref[layer * H + h]);
+            acc->custom.maps[layer * H + h] = toQt(o.custom[layer * H + h]);
+          }
+          last = layer + 1 >= o.n_layer;
+          const OverviewPair snapshot = *acc;  // a value for the GUI thread (implicitly shared)
+          deliver = [this, snapshot] { Q_EMIT overviewReady(snapshot); };
+        } catch (const std::exception& e) {
+          error = QString::fromUtf8(e.what());
+        }
+        // Queue the next layer first: requests of normal priority that arrive meanwhile still
+        // run before it.
+        if (!last && error.isEmpty()) overviewStep(id, ids, size, layer + 1, acc);
+        post(id, what, deliver, error, last || !error.isEmpty());
+      },
+      kOverviewPriority);
 }
 
 void Inspector::requestCompletion(const QString& prompt, const GenerationSettings& s) {
@@ -206,8 +278,8 @@ void Inspector::requestCompletion(const QString& prompt, const GenerationSetting
 void Inspector::cancel() {
   impl_->cancel = true;
   // Drop whatever is still on its way back.
-  for (auto it = impl_->latest.begin(); it != impl_->latest.end(); ++it)
-    if (it.key() != QLatin1String("load")) ++it.value();
+  impl_->supersede({QStringLiteral("tokens"), QStringLiteral("attention"), QStringLiteral("overview"),
+                    QStringLiteral("generate")});
 }
 
 }  // namespace attnlab

@@ -1,8 +1,11 @@
 // Interactive inspection of a reference/custom model pair (Attention and Prompt tabs).
 // Loading, attention extraction and generation run on one worker thread of a private
 // QThreadPool (the pair is not shared between threads concurrently); results come back as
-// queued signals with plain data. Newer requests supersede older ones: a stale result is
-// dropped, and a running generation is cancelled through the engine's cancel flag.
+// queued signals with plain data. Newer requests supersede older ones: a queued stale request
+// is skipped, a stale result is dropped, and a running generation is cancelled through the
+// engine's cancel flag. The all-layers overview runs one layer per job at a lower priority, so
+// a layer the user picks meanwhile is computed before the overview's next layer, and the
+// overview grid fills in layer by layer (overviewReady is emitted after each layer).
 // Qt-only header: LibTorch stays inside inspector.cpp.
 #pragma once
 #include <QJsonObject>
@@ -10,7 +13,9 @@
 #include <QThreadPool>
 #include <QVector>
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "gui/gui_types.h"
 #include "widgets/run_types.h"
@@ -54,7 +59,12 @@ class Inspector : public QObject {
 
  private:
   template <typename Work>
-  void submit(const QString& what, Work work);
+  void submit(const QString& what, Work work, int priority = 0);
+  /// Back on the GUI thread: `last` ends the request (busy count), `deliver` runs unless a newer
+  /// request of the same kind superseded it.
+  void post(quint64 id, const QString& what, std::function<void()> deliver, const QString& error, bool last);
+  void overviewStep(quint64 id, std::shared_ptr<const std::vector<int32_t>> ids, int size, int layer,
+                    std::shared_ptr<OverviewPair> acc);
   std::shared_ptr<Impl> impl_;
   QThreadPool pool_;
   ModelPairInfo info_;

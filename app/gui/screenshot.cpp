@@ -20,22 +20,17 @@
 
 namespace attnlab {
 
-namespace {
-
-// Waits (sleeping in the event loop, not spinning) until pred() holds or the time is up.
-bool waitUntil(const std::function<bool()>& pred, int timeoutMs) {
+bool waitUntil(const std::function<bool()>& pred, int timeoutMs, int tickMs) {
   QElapsedTimer t;
   t.start();
   while (!pred()) {
     if (t.elapsed() > timeoutMs) return false;
     QEventLoop loop;
-    QTimer::singleShot(50, &loop, &QEventLoop::quit);
+    QTimer::singleShot(tickMs, &loop, &QEventLoop::quit);
     loop.exec();
   }
   return true;
 }
-
-}  // namespace
 
 QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString* error) {
   QStringList written;

@@ -3,6 +3,7 @@
 #pragma once
 #include <QString>
 #include <QStringList>
+#include <functional>
 
 namespace attnlab {
 
@@ -17,6 +18,11 @@ struct ScreenshotOptions {
   int width = 1400, height = 900;
   int timeoutMs = 30 * 60 * 1000;  // for the run; loading and inspection get 5 min each
 };
+
+/// Waits until pred() holds or timeoutMs passed, sleeping in a nested event loop (woken by
+/// events or every tickMs) rather than spinning: on a 2-core machine a polling GUI thread
+/// takes a core from the worker it waits for. Used by the screenshot and benchmark modes.
+bool waitUntil(const std::function<bool()>& pred, int timeoutMs, int tickMs = 50);
 
 /// Returns the written files; `error` explains the first failure (files written so far
 /// are still returned).

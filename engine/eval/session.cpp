@@ -1,5 +1,7 @@
 #include "eval/session.h"
 
+#include <mutex>
+
 #include "common/error.h"
 #include "common/fs.h"
 #include "data/corpus.h"
@@ -10,6 +12,19 @@ namespace attnlab {
 struct ModelPair::Impl {
   std::unique_ptr<DistillSetup> s;
   std::vector<int32_t> valid;
+
+  // The residual stream entering each block for the last input (index n_layer: after the last
+  // block), per model; undefined where not computed yet.
+  std::mutex cache_mu;
+  std::vector<int32_t> cache_ids;
+  std::vector<torch::Tensor> ref_in, custom_in;
+  int64_t blocks_run = 0;  // whole blocks (both models) run for the inspector
+
+  // Both run with cache_mu held. Makes the input of `layer` known for `ids` (resetting the
+  // cache for a new input), running the uncached blocks below it.
+  void ensure_input(const std::vector<int32_t>& ids, int layer);
+  // Runs block `layer` of both models on their cached inputs, caching the outputs.
+  void run_block(int layer, const AttentionProbe* pr, const AttentionProbe* pc);
 };
 
 ModelPair::ModelPair(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -83,17 +98,46 @@ std::vector<float> to_vec(const torch::Tensor& t) {
 }
 }  // namespace
 
-LayerAttention ModelPair::attention(const std::vector<int32_t>& ids, int layer) const {
-  auto& s = *impl_->s;
-  if (layer < 0 || layer >= n_layer()) throw Error("layer " + std::to_string(layer) + " out of range");
+void ModelPair::Impl::ensure_input(const std::vector<int32_t>& ids, int layer) {
+  const int n = static_cast<int>(s->ref->cfg.n_layer);
   torch::NoGradGuard ng;
-  auto x = ids_tensor(ids, n_positions()).to(s.device);
+  if (ids != cache_ids || static_cast<int>(ref_in.size()) != n + 1) {
+    auto x = ids_tensor(ids, s->ref->cfg.n_positions).to(s->device);
+    cache_ids = ids;
+    ref_in.assign(n + 1, torch::Tensor());
+    custom_in.assign(n + 1, torch::Tensor());
+    ref_in[0] = s->ref->embed(x);
+    custom_in[0] = s->custom->embed(x);
+  }
+  int from = layer;
+  while (from > 0 && !(ref_in[from].defined() && custom_in[from].defined())) --from;
+  for (int l = from; l < layer; ++l) run_block(l, nullptr, nullptr);
+}
+
+void ModelPair::Impl::run_block(int layer, const AttentionProbe* pr, const AttentionProbe* pc) {
+  torch::NoGradGuard ng;
+  ref_in[layer + 1] = s->ref->blocks(ref_in[layer], layer, layer + 1, pr);
+  custom_in[layer + 1] = s->custom->blocks(custom_in[layer], layer, layer + 1, pc);
+  ++blocks_run;
+}
+
+int64_t ModelPair::blocks_run() const {
+  std::lock_guard<std::mutex> lock(impl_->cache_mu);
+  return impl_->blocks_run;
+}
+
+LayerAttention ModelPair::attention(const std::vector<int32_t>& ids, int layer) const {
+  if (layer < 0 || layer >= n_layer()) throw Error("layer " + std::to_string(layer) + " out of range");
+  ids_tensor(ids, n_positions());  // validates the input before the cache is touched
+  torch::NoGradGuard ng;
   torch::Tensor pr, pc;
-  AttentionProbe probe_r = [&](int l, const torch::Tensor& p) { if (l == layer) pr = p[0]; };
-  AttentionProbe probe_c = [&](int l, const torch::Tensor& p) { if (l == layer) pc = p[0]; };
-  // Only the layers up to `layer` are needed.
-  s.ref->blocks(s.ref->embed(x), 0, layer + 1, &probe_r);
-  s.custom->blocks(s.custom->embed(x), 0, layer + 1, &probe_c);
+  {
+    std::lock_guard<std::mutex> lock(impl_->cache_mu);
+    impl_->ensure_input(ids, layer);
+    // Only the probabilities: no values, no MLP.
+    pr = impl_->s->ref->block_list[layer]->attention_probs(impl_->ref_in[layer])[0];
+    pc = impl_->s->custom->block_list[layer]->attention_probs(impl_->custom_in[layer])[0];
+  }
   LayerAttention out;
   out.layer = layer;
   out.n_head = pr.size(0);
@@ -108,10 +152,13 @@ LayerAttention ModelPair::attention(const std::vector<int32_t>& ids, int layer) 
   return out;
 }
 
-AttentionOverview ModelPair::overview(const std::vector<int32_t>& ids, int64_t size) const {
-  auto& s = *impl_->s;
+AttentionOverview ModelPair::overview(const std::vector<int32_t>& ids, int64_t size, int first, int last) const {
+  if (last < 0) last = static_cast<int>(n_layer()) - 1;
+  if (first < 0 || first > last || last >= n_layer())
+    throw Error("overview layers " + std::to_string(first) + ".." + std::to_string(last) + " out of range");
+  if (size < 1) throw Error("overview thumbnail size must be >= 1");
+  ids_tensor(ids, n_positions());
   torch::NoGradGuard ng;
-  auto x = ids_tensor(ids, n_positions()).to(s.device);
   AttentionOverview ov;
   ov.n_layer = n_layer();
   ov.n_head = n_head();
@@ -130,8 +177,17 @@ AttentionOverview ModelPair::overview(const std::vector<int32_t>& ids, int64_t s
     auto q = pool(p[0]);
     for (int64_t h = 0; h < ov.n_head; ++h) ov.custom[l * ov.n_head + h] = to_vec(q[h]);
   };
-  s.ref->hidden(x, &probe_r);
-  s.custom->hidden(x, &probe_c);
+  std::lock_guard<std::mutex> lock(impl_->cache_mu);
+  for (int l = first; l <= last; ++l) {
+    impl_->ensure_input(ids, l);
+    if (impl_->ref_in[l + 1].defined() && impl_->custom_in[l + 1].defined()) {
+      // The next input is known: the probabilities alone.
+      probe_r(l, impl_->s->ref->block_list[l]->attention_probs(impl_->ref_in[l]));
+      probe_c(l, impl_->s->custom->block_list[l]->attention_probs(impl_->custom_in[l]));
+    } else {
+      impl_->run_block(l, &probe_r, &probe_c);  // the whole block: caches the next input too
+    }
+  }
   return ov;
 }
 

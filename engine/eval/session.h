@@ -56,8 +56,18 @@ class ModelPair {
   /// A validation block of T tokens (index wraps).
   std::vector<int32_t> validation_sample(int64_t T, int64_t index) const;
 
+  /// One layer's maps. The residual stream entering every block is cached for the last input
+  /// (both models, f32: n_layer x T x n_embd each), so once the layers below have run (by an
+  /// earlier call or by overview()), another layer of the same input costs only its attention
+  /// probabilities (ln_1, q/k projections, softmax: no values, no MLP) per model.
   LayerAttention attention(const std::vector<int32_t>& ids, int layer) const;
-  AttentionOverview overview(const std::vector<int32_t>& ids, int64_t size) const;
+  /// Thumbnails of layers [first, last] (last < 0: to the end); the other layers' entries stay
+  /// empty. Fills the same cache, so the inspector can build the overview one layer at a time
+  /// and answer a layer switch in between.
+  AttentionOverview overview(const std::vector<int32_t>& ids, int64_t size, int first = 0, int last = -1) const;
+  /// Whole blocks run by attention()/overview() since load (both models together count one
+  /// per layer): what the cache saves is visible to tests and benchmarks.
+  int64_t blocks_run() const;
   CompletionPair compare(const std::string& prompt, const GenerateOptions& opt,
                          const std::atomic<bool>* cancel = nullptr) const;
 

@@ -91,6 +91,17 @@ torch::Tensor Gpt2BlockImpl::attention(const torch::Tensor& h, const AttentionPr
   return conv1d(a, attn_proj_w, attn_proj_b);
 }
 
+torch::Tensor Gpt2BlockImpl::attention_probs(const torch::Tensor& x) {
+  torch::NoGradGuard ng;
+  const int64_t B = x.size(0), T = x.size(1), C = cfg.n_embd, H = cfg.n_head, Dh = cfg.head_dim();
+  auto h = torch::layer_norm(x, {C}, ln_1_w, ln_1_b, cfg.layer_norm_epsilon);
+  auto qk = conv1d(h, c_attn_w.narrow(1, 0, 2 * C), c_attn_b.narrow(0, 0, 2 * C));  // [B, T, 2C]: no values
+  auto parts = qk.split(C, -1);
+  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, Dh}).transpose(1, 2); };
+  auto q = heads(parts[0]), k = heads(parts[1]);
+  return variant ? variant->effective_attention(q, k, h) : causal_softmax_probs(q, k, attn_scale());
+}
+
 torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor& x, const AttentionProbe* probe) {
   const double eps = cfg.layer_norm_epsilon;
   auto h = torch::layer_norm(x, {cfg.n_embd}, ln_1_w, ln_1_b, eps);

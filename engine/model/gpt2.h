@@ -25,6 +25,10 @@ struct Gpt2BlockImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const AttentionProbe* probe = nullptr);
   /// Attention half of the block (used by benchmarks and variant swaps).
   torch::Tensor attention(const torch::Tensor& h, const AttentionProbe* probe);
+  /// The attention probabilities [B, H, T, T] this block uses on input x (the residual stream
+  /// entering the block): ln_1 -> q, k -> softmax, or the variant's effective attention.
+  /// No values, no MLP: the inspector's cheap path when the block's input is known.
+  torch::Tensor attention_probs(const torch::Tensor& x);
   LayerInit layer_init() const;
   double attn_scale() const;
 

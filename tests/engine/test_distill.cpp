@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "eval/evaluate.h"
+#include "eval/session.h"
 #include "generate/generate.h"
 #include "model/gpt2.h"
 #include "test_registry.h"
@@ -322,6 +323,74 @@ class DistillTest : public QObject {
     d.steps = 77;
     auto e = DistillConfig::from_json(d.to_json(), "x");
     QCOMPARE(e.to_json(), d.to_json());
+  }
+
+  void model_pair_caches_block_inputs_and_matches_a_full_forward() {
+    auto model = tiny_model("pair", 4);
+    DistillConfig c = tiny_config(model, tiny_data("pair"), testing::temp_dir("pair-run"));
+    c.variant = "performer";  // the custom maps differ from the reference's
+    auto pair = ModelPair::from_config(c);
+    const auto ids = pair->validation_sample(40, 3);
+    const int64_t H = pair->n_head();
+
+    // Independent reference: one full forward of a separately built setup, probing every layer.
+    auto setup = build_setup(c);
+    setup->custom->eval();
+    std::vector<torch::Tensor> ref_maps(4), custom_maps(4);
+    {
+      torch::NoGradGuard ng;
+      std::vector<int64_t> v(ids.begin(), ids.end());
+      auto x = torch::tensor(v, torch::kLong).unsqueeze(0);
+      AttentionProbe pr = [&](int l, const torch::Tensor& p) { ref_maps[l] = p[0].clone(); };
+      AttentionProbe pc = [&](int l, const torch::Tensor& p) { custom_maps[l] = p[0].clone(); };
+      setup->ref->hidden(x, &pr);
+      setup->custom->hidden(x, &pc);
+    }
+    auto check = [&](const LayerAttention& a) {
+      QCOMPARE(a.n_head, H);
+      QCOMPARE(a.T, static_cast<int64_t>(ids.size()));
+      for (int64_t h = 0; h < H; ++h) {
+        auto r = torch::from_blob(const_cast<float*>(a.ref[h].data()), {a.T, a.T}, torch::kFloat32);
+        auto u = torch::from_blob(const_cast<float*>(a.custom[h].data()), {a.T, a.T}, torch::kFloat32);
+        QVERIFY(torch::allclose(r, ref_maps[a.layer][h], 1e-5, 1e-6));
+        QVERIFY(torch::allclose(u, custom_maps[a.layer][h], 1e-5, 1e-6));
+      }
+      QVERIFY((ref_maps[a.layer] - custom_maps[a.layer]).abs().max().item<float>() > 1e-4);  // not trivially equal
+    };
+
+    // blocks_run counts whole blocks; a layer whose input is cached costs its probabilities only.
+    QCOMPARE(pair->blocks_run(), 0);
+    check(pair->attention(ids, 2));  // blocks 0 and 1 give layer 2's input
+    QCOMPARE(pair->blocks_run(), 2);
+    check(pair->attention(ids, 1));  // input cached
+    QCOMPARE(pair->blocks_run(), 2);
+    check(pair->attention(ids, 3));  // block 2 gives layer 3's input
+    QCOMPARE(pair->blocks_run(), 3);
+    check(pair->attention(ids, 0));
+    QCOMPARE(pair->blocks_run(), 3);
+    auto part = pair->overview(ids, 8, 1, 2);  // layers 1 and 2 only, inputs and outputs cached
+    QCOMPARE(pair->blocks_run(), 3);
+    QVERIFY(part.ref[0].empty() && part.ref[3 * H].empty());
+    QCOMPARE(part.ref[1 * H].size(), size_t(64));
+    QCOMPARE(part.custom[2 * H + 1].size(), size_t(64));
+    auto pooled = torch::adaptive_avg_pool2d(ref_maps[2], {8, 8});
+    QVERIFY(torch::allclose(torch::from_blob(part.ref[2 * H + 1].data(), {8, 8}, torch::kFloat32), pooled[1], 1e-5, 1e-6));
+    auto full = pair->overview(ids, 8);  // only layer 3's output is missing: one block
+    QCOMPARE(pair->blocks_run(), 4);
+    for (const auto& m : full.ref) QCOMPARE(m.size(), size_t(64));
+    auto pooled3 = torch::adaptive_avg_pool2d(custom_maps[3], {8, 8});
+    QVERIFY(torch::allclose(torch::from_blob(full.custom[3 * H + 2].data(), {8, 8}, torch::kFloat32), pooled3[2], 1e-5, 1e-6));
+
+    // Another input starts over from the embedding.
+    auto other = pair->validation_sample(40, 4);
+    QVERIFY(other != ids);
+    pair->attention(other, 1);
+    QCOMPARE(pair->blocks_run(), 5);
+
+    QVERIFY_THROWS_EXCEPTION(Error, pair->attention(ids, 4));
+    QVERIFY_THROWS_EXCEPTION(Error, pair->overview(ids, 8, 2, 1));
+    QVERIFY_THROWS_EXCEPTION(Error, pair->attention(std::vector<int32_t>(65, 5), 0));  // > n_positions
+    QCOMPARE(pair->blocks_run(), 5);
   }
 
   void distinct_ngram_ratio_counts_repeats() {

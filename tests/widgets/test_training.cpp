@@ -212,11 +212,23 @@ class TrainingTest : public QObject {
     MainWindow w(false);
     QSignalSpy loaded(w.inspector(), &Inspector::modelLoaded);
     QSignalSpy tokens(w.inspector(), &Inspector::tokensReady);
+    QSignalSpy overview(w.inspector(), &Inspector::overviewReady);
     QVERIFY(w.openRun(finishedRun_));
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
     w.attentionTab()->compute();
     QTRY_VERIFY_WITH_TIMEOUT(w.attentionTab()->hasMaps(), 60000);
     QCOMPARE(tokens.count(), 1);
+    // The overview fills in one layer at a time (2 layers: two deliveries), after the maps of
+    // the selected layer; then every thumbnail is there.
+    QTRY_VERIFY_WITH_TIMEOUT(!w.inspector()->busy(), 60000);
+    QCOMPARE(overview.count(), 2);
+    const auto first = overview.at(0).at(0).value<OverviewPair>();
+    const auto full = overview.at(1).at(0).value<OverviewPair>();
+    QCOMPARE(first.ref.maps.size(), 2 * first.ref.heads);
+    QVERIFY(!first.ref.maps.first().isEmpty() && first.ref.maps.last().isEmpty());
+    for (const auto& m : full.custom.maps) QCOMPARE(m.size(), full.custom.size * full.custom.size);
+    w.attentionTab()->setLayerHead(1, 0);  // from the cached hidden states
+    QTRY_COMPARE_WITH_TIMEOUT(w.attentionTab()->shownLayer(), 1, 60000);
     const QStringList labels = tokens.at(0).at(1).toStringList();
     const int T = labels.size();
     QCOMPARE(T, 32);
