@@ -1,5 +1,7 @@
 #include "gui/screenshot.h"
 
+#include <time.h>
+
 #include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -71,6 +73,14 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
     w.tabs()->setCurrentIndex(MainWindow::TrainingTab);
     // Throughput with the live window (compare with `attnlab --headless`: the GUI's cost).
     ThroughputMean rate;
+    // CPU time of this (GUI) thread and of the whole process over the run: the window's
+    // share of the work, a direct bound on what it can take from training.
+    auto cpuSeconds = [](clockid_t clock) {
+      timespec ts{};
+      clock_gettime(clock, &ts);
+      return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+    };
+    const double gui0 = cpuSeconds(CLOCK_THREAD_CPUTIME_ID), proc0 = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
     auto rateConn = QObject::connect(w.controller(), &TrainingController::trainPoint, &w,
                                      [&](const TrainPoint& p) { rate.add(p); });
     if (!w.startRun(&err)) {
@@ -84,8 +94,10 @@ QStringList takeScreenshots(MainWindow& w, const ScreenshotOptions& opt, QString
     }
     if (w.controller()->lastStatus().startsWith(QLatin1String("failed"))) fail(w.controller()->lastStatus());
     QObject::disconnect(rateConn);
+    const double gui = cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - gui0, proc = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - proc0;
     QTextStream(stderr) << "live window run: " << rate.lastStep << " steps, mean tokens/s (steps > 2) "
-                        << rate.mean() << '\n';
+                        << rate.mean() << "; GUI thread CPU " << gui << " s of the process's " << proc << " s ("
+                        << (proc > 0 ? 100.0 * gui / proc : 0.0) << " %)\n";
     runDir = w.controller()->runDir();
   }
   if (!runDir.isEmpty()) {

@@ -260,7 +260,7 @@ class MaskMix : public AttentionVariant {
     return {{"names", names}, {"values", values}};
   }
 
-  void on_step(int64_t step, const EventSink& events) override {
+  void on_step(int64_t step, int64_t /*total_steps*/, const EventSink& events) override {
     if (step < prune_after_ || prune_below_ <= 0) return;
     torch::NoGradGuard ng;
     auto w = weights();

@@ -50,8 +50,9 @@ class AttentionVariant : public torch::nn::Module {
   virtual torch::Tensor regularizer() { return {}; }
   /// Interpretable coefficients for plots: name -> values (e.g. "weights" -> per candidate).
   virtual nlohmann::json coefficients() const { return nlohmann::json::object(); }
-  /// Called by the trainer before each optimisation step (redraws, pruning...).
-  virtual void on_step(int64_t /*step*/, const EventSink& /*events*/) {}
+  /// Called by the trainer before each optimisation step `step` of `total_steps` (1-based;
+  /// total_steps <= 0: unknown) for redraws, pruning...
+  virtual void on_step(int64_t /*step*/, int64_t /*total_steps*/, const EventSink& /*events*/) {}
   /// Variant parameters in a JSON object (the spec it was built from), for config.json.
   virtual nlohmann::json spec() const = 0;
 };

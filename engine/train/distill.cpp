@@ -150,7 +150,7 @@ class Trainer {
     m.lr = lr;
     // Variant hooks (Performer redraws, mask-mix pruning) before the step.
     auto sink = [this](const std::string& kind, const nlohmann::json& d) { event(kind, d); };
-    for (int l : setup_->layers) setup_->custom->block_list[l]->variant->on_step(step, sink);
+    for (int l : setup_->layers) setup_->custom->block_list[l]->variant->on_step(step, cfg_.steps, sink);
 
     auto idx = sampler_.next(cfg_.batch);
     ck_.sampler_epoch = sampler_.epoch;

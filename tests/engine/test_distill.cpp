@@ -209,7 +209,7 @@ class DistillTest : public QObject {
     QVERIFY2(w[1] < 0.03 && w[0] > 0.3, qPrintable(QString("weights %1 %2").arg(w[0]).arg(w[1])));
     double before = student->density(64);
     int pruned = 0;
-    student->on_step(2000, [&](const std::string& kind, const nlohmann::json&) { pruned += kind == "prune"; });
+    student->on_step(2000, 0, [&](const std::string& kind, const nlohmann::json&) { pruned += kind == "prune"; });
     QCOMPARE(pruned, 1);  // stride:5 (w < 0.05) removed, local:2 kept
     double after = student->density(64);
     QVERIFY2(after < before, qPrintable(QString("%1 -> %2").arg(before).arg(after)));

@@ -238,9 +238,9 @@ class VariantsTest : public QObject {
       QCOMPARE(kind, std::string("redraw"));
       events.push_back(d);
     };
-    a->on_step(5, sink);
+    a->on_step(5, 100, sink);
     QCOMPARE(events.size(), size_t(0));
-    a->on_step(10, sink);
+    a->on_step(10, 100, sink);
     QCOMPARE(events.size(), size_t(1));
     QCOMPARE(events[0]["layer"].get<int>(), 3);
     QCOMPARE(events[0]["redraws"].get<int>(), 1);
@@ -249,6 +249,16 @@ class VariantsTest : public QObject {
     li2.layer = 4;
     auto c = make_variant("performer", spec, li2);
     QVERIFY(max_abs(o0, c->attend(in.q, in.k, in.v, in.x)) > 1e-6);  // layers draw differently
+
+    // No redraw in the last half-period of a run: at 10 of 14 steps the new features would
+    // have 4 steps to adapt. Unknown length (0): the period alone decides.
+    auto d = make_variant("performer", spec, li);
+    events.clear();
+    d->on_step(10, 14, sink);
+    QCOMPARE(events.size(), size_t(0));
+    d->on_step(10, 15, sink);
+    d->on_step(20, 0, sink);
+    QCOMPARE(events.size(), size_t(2));
   }
 
   void largeNormsStayFinite_data() {
