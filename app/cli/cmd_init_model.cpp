@@ -1,5 +1,7 @@
 // attnlab-cli init-model: write a random- or hash-initialised GPT-2 in the HF layout
 // (for tests, benchmarks and parity checks; real weights come from `download` or `pretrain`).
+// attnlab-cli convert: re-write a model folder in another dtype (e.g. a pretrain checkpoint,
+// kept in f32, as an f16 model for bundling).
 #include <torch/torch.h>
 
 #include <iostream>
@@ -39,6 +41,31 @@ void setup(CLI::App& root) {
   });
 }
 
+void setup_convert(CLI::App& root) {
+  struct Opts {
+    std::string model, out, dtype = "f16";
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = root.add_subcommand("convert", "Re-write a GPT-2 model folder (HF layout) in another dtype");
+  cmd->add_option("--model", o->model, "model directory (config.json + model.safetensors)")->required();
+  cmd->add_option("--out", o->out, "output model directory (not the input)")->required();
+  cmd->add_option("--dtype", o->dtype, "f32, f16 or bf16")->check(CLI::IsMember({"f32", "f16", "bf16"}))->capture_default_str();
+  cmd->callback([o] {
+    namespace fs = std::filesystem;
+    if (fs::exists(o->out) && fs::equivalent(o->model, o->out))
+      throw Error("convert: --out must differ from --model ('" + o->out + "')");
+    auto m = load_gpt2(o->model);
+    auto dt = o->dtype == "f16" ? torch::kFloat16 : o->dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32;
+    // The model's own tokenizer files when it has them, else the bundled GPT-2 ones.
+    const fs::path tok = fs::exists(fs::path(o->model) / "vocab.json") && fs::exists(fs::path(o->model) / "merges.txt")
+                             ? fs::path(o->model)
+                             : resources_dir() / "tokenizer";
+    save_gpt2(m, o->out, dt, tok);
+    std::cout << o->out << "\n";
+  });
+}
+
 }  // namespace
 ATTNLAB_CLI_COMMAND(init_model, setup)
+ATTNLAB_CLI_COMMAND(convert, setup_convert)
 }  // namespace attnlab::cli

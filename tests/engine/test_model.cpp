@@ -1,6 +1,7 @@
 // GPT-2 loading, safetensors validation, and forward-pass properties.
 #include <torch/torch.h>
 
+#include <QProcess>
 #include <QtTest/QtTest>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -175,6 +176,34 @@ class ModelTest : public QObject {
     write_file_atomic(dir / "cfg" / "config.json", R"({"model_type": "llama"})");
     expect_error([&] { load_gpt2(dir / "cfg"); }, "expected 'gpt2'");
     expect_error([&] { load_gpt2(dir / "nowhere"); }, "does not exist");
+  }
+
+  void cli_convert_writes_f16_that_reloads() {
+    // attnlab-cli convert (how a pretrain checkpoint, kept in f32, becomes the bundled f16 model).
+    const auto src = testing::temp_dir("convert-src"), dst = testing::temp_dir("convert") / "f16";
+    auto m = random_gpt2(tiny_config(), 5);
+    save_gpt2(m, src, torch::kFloat32);
+    QProcess p;
+    p.start(QStringLiteral(ATTNLAB_CLI_PATH), {"convert", "--model", QString::fromStdString(src.string()), "--out",
+                                               QString::fromStdString(dst.string()), "--dtype", "f16"});
+    QVERIFY(p.waitForFinished(120000));
+    QCOMPARE(p.exitCode(), 0);
+    auto st = SafetensorsFile::open(dst / "model.safetensors");
+    QCOMPARE(st->entry("h.0.attn.c_attn.weight").dtype, std::string("F16"));
+    QVERIFY(fs::exists(dst / "vocab.json") && fs::exists(dst / "merges.txt"));  // bundled tokenizer added
+    auto back = load_gpt2(dst);
+    torch::NoGradGuard ng;
+    auto ids = torch::arange(0, 20, torch::kLong).unsqueeze(0);
+    auto a = m->forward(ids), b = back->forward(ids);
+    const double err = (a - b).abs().max().item<double>();
+    QVERIFY2(err > 0 && err < 5e-3, qPrintable(QString::number(err)));  // f16 rounding, nothing more
+
+    QProcess same;  // writing over its own input is refused
+    same.start(QStringLiteral(ATTNLAB_CLI_PATH), {"convert", "--model", QString::fromStdString(src.string()), "--out",
+                                                  QString::fromStdString(src.string())});
+    QVERIFY(same.waitForFinished(120000));
+    QVERIFY(same.exitCode() != 0);
+    QVERIFY(QString::fromUtf8(same.readAllStandardError()).contains("must differ"));
   }
 
   void positions_enforced() {
