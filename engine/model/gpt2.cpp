@@ -31,6 +31,11 @@ torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch
   return torch::addmm(b, x.reshape({-1, x.size(-1)}), w).view(sizes);
 }
 
+// [B, T, H * Dh] -> [B, H, T, Dh]
+torch::Tensor split_heads(const torch::Tensor& t, int64_t H) {
+  return t.view({t.size(0), t.size(1), H, t.size(2) / H}).transpose(1, 2);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -70,11 +75,10 @@ LayerInit Gpt2BlockImpl::layer_init() const {
 }
 
 torch::Tensor Gpt2BlockImpl::attention(const torch::Tensor& h, const AttentionProbe* probe) {
-  const int64_t B = h.size(0), T = h.size(1), C = cfg.n_embd, H = cfg.n_head, Dh = cfg.head_dim();
+  const int64_t B = h.size(0), T = h.size(1), C = cfg.n_embd, H = cfg.n_head;
   auto qkv = conv1d(h, c_attn_w, c_attn_b);                  // [B, T, 3C]
   auto parts = qkv.split(C, -1);
-  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, Dh}).transpose(1, 2); };  // [B, H, T, Dh]
-  auto q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+  auto q = split_heads(parts[0], H), k = split_heads(parts[1], H), v = split_heads(parts[2], H);
   torch::Tensor a;
   if (variant) {
     a = variant->attend(q, k, v, h);
@@ -93,12 +97,11 @@ torch::Tensor Gpt2BlockImpl::attention(const torch::Tensor& h, const AttentionPr
 
 torch::Tensor Gpt2BlockImpl::attention_probs(const torch::Tensor& x) {
   torch::NoGradGuard ng;
-  const int64_t B = x.size(0), T = x.size(1), C = cfg.n_embd, H = cfg.n_head, Dh = cfg.head_dim();
+  const int64_t C = cfg.n_embd, H = cfg.n_head;
   auto h = torch::layer_norm(x, {C}, ln_1_w, ln_1_b, cfg.layer_norm_epsilon);
   auto qk = conv1d(h, c_attn_w.narrow(1, 0, 2 * C), c_attn_b.narrow(0, 0, 2 * C));  // [B, T, 2C]: no values
   auto parts = qk.split(C, -1);
-  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, Dh}).transpose(1, 2); };
-  auto q = heads(parts[0]), k = heads(parts[1]);
+  auto q = split_heads(parts[0], H), k = split_heads(parts[1], H);
   return variant ? variant->effective_attention(q, k, h) : causal_softmax_probs(q, k, attn_scale());
 }
 
