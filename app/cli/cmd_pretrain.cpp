@@ -59,12 +59,29 @@ void setup(CLI::App& root) {
   cmd->add_option("--dtype", c.dtype, "exported weights: f16 | bf16 | f32");
   cmd->add_option("--out", c.out, "run directory (the model is written to RUN/model)")->required();
   cmd->add_flag("--resume", o->resume, "continue from RUN/checkpoints");
-  cmd->callback([o] {
+  cmd->add_option("--init", c.init,
+                  "start from this model directory instead of random weights (its config.json sets the architecture)");
+  cmd->callback([o, cmd] {
     if (!o->config.empty()) {
       auto j = nlohmann::json::parse(read_text_file(o->config));
-      auto out = o->c.out;
+      auto out = o->c.out, init = o->c.init;
       o->c = PretrainConfig::from_json(j, o->config);
       if (!out.empty()) o->c.out = out;
+      if (!init.empty()) o->c.init = init;
+    }
+    if (!o->c.init.empty()) {
+      // The architecture is the init model's; an explicit flag that contradicts it is an error.
+      auto ic = Gpt2Config::load(std::filesystem::path(o->c.init) / "config.json");
+      const std::pair<const char*, std::pair<int64_t, int64_t>> arch[] = {
+          {"--layers", {o->c.model.n_layer, ic.n_layer}},
+          {"--width", {o->c.model.n_embd, ic.n_embd}},
+          {"--heads", {o->c.model.n_head, ic.n_head}},
+          {"--positions", {o->c.model.n_positions, ic.n_positions}}};
+      for (auto& [flag, v] : arch)
+        if (cmd->count(flag) > 0 && v.first != v.second)
+          throw Error(std::string(flag) + " " + std::to_string(v.first) + " contradicts --init " + o->c.init +
+                      " (which has " + std::to_string(v.second) + ")");
+      o->c.model = ic;
     }
     o->c.model = Gpt2Config::from_json(o->c.model.to_json(), "pretrain flags");
     PretrainPrinter p;

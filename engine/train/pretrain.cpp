@@ -19,7 +19,7 @@ nlohmann::json PretrainConfig::to_json() const {
           {"lr", lr}, {"weight_decay", weight_decay}, {"min_lr_ratio", min_lr_ratio}, {"clip", clip},
           {"dropout", dropout}, {"warmup", warmup}, {"eval_every", eval_every}, {"eval_batches", eval_batches},
           {"checkpoint_every", checkpoint_every}, {"threads", threads}, {"seed", seed}, {"device", device},
-          {"dtype", dtype}, {"out", out}};
+          {"dtype", dtype}, {"out", out}, {"init", init}};
 }
 
 PretrainConfig PretrainConfig::from_json(const nlohmann::json& j, const std::string& source) {
@@ -44,6 +44,7 @@ PretrainConfig PretrainConfig::from_json(const nlohmann::json& j, const std::str
     c.device = j.value("device", c.device);
     c.dtype = j.value("dtype", c.dtype);
     c.out = j.value("out", c.out);
+    c.init = j.value("init", c.init);
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": " + e.what());
   }
@@ -63,7 +64,7 @@ torch::Tensor lm_loss(Gpt2Impl& m, const torch::Tensor& ids) {
 
 std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, RunControl* ctl, bool resume) {
   if (cfg.out.empty()) throw Error("pretrain: --out RUN_DIR is required");
-  if (cfg.seq_len + 1 > cfg.model.n_positions + 1 || cfg.seq_len > cfg.model.n_positions)
+  if (cfg.init.empty() && cfg.seq_len > cfg.model.n_positions)
     throw Error("pretrain: seq_len " + std::to_string(cfg.seq_len) + " exceeds n_positions " +
                 std::to_string(cfg.model.n_positions));
   torch::set_num_threads(cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -76,10 +77,30 @@ std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, Run
   BlockDataset train(load_split_tokens(data, "train", tok), cfg.seq_len + 1);
   BlockDataset valid(load_split_tokens(data, "valid", tok), cfg.seq_len + 1);
   Gpt2Config mc = cfg.model;
+  std::shared_ptr<Gpt2Impl> init;  // continued pretraining: the starting weights and architecture
+  if (!cfg.init.empty()) {
+    init = load_gpt2(cfg.init).ptr();
+    mc = init->cfg;
+    if (mc.vocab_size != static_cast<int64_t>(tok.vocab_size()))
+      throw Error("pretrain: " + (std::filesystem::path(cfg.init) / "config.json").string() + ": vocab_size " +
+                  std::to_string(mc.vocab_size) + " does not match the GPT-2 tokenizer (" +
+                  std::to_string(tok.vocab_size()) + ")");
+    if (cfg.seq_len > mc.n_positions)
+      throw Error("pretrain: seq_len " + std::to_string(cfg.seq_len) + " exceeds n_positions " +
+                  std::to_string(mc.n_positions) + " of the init model " + cfg.init);
+  }
   mc.vocab_size = static_cast<int64_t>(tok.vocab_size());
   if (!(cfg.dropout >= 0 && cfg.dropout < 1))
     throw Error("pretrain: dropout must be in [0, 1), got " + std::to_string(cfg.dropout));
   auto model = random_gpt2(mc, cfg.seed);
+  if (init) {  // (a resumed run overwrites these with its checkpoint below)
+    torch::NoGradGuard ng;
+    auto src = init->hf_tensors();
+    auto dst = model->hf_tensors();
+    if (src.size() != dst.size()) throw Error("pretrain: " + cfg.init + ": unexpected tensor layout");
+    for (size_t i = 0; i < src.size(); ++i) dst[i].second.copy_(src[i].second);
+    init = nullptr;  // release the mapped file
+  }
   model->set_dropout(cfg.dropout);
   model->to(device);
   std::vector<torch::Tensor> decay, no_decay;

@@ -1,5 +1,5 @@
-// Causal-LM pretraining of a GPT-2-architecture model from scratch (used to train the bundled
-// demo reference). Same data pipeline and run-directory format as distillation; the best
+// Causal-LM pretraining of a GPT-2-architecture model from scratch or from a given model (used
+// to train the bundled demo reference). Same data pipeline and run-directory format as distillation; the best
 // model by validation loss is written as a Hugging Face model directory.
 #pragma once
 #include <cstdint>
@@ -22,6 +22,9 @@ struct PretrainConfig {
   std::string device = "cpu";
   std::string dtype = "f16";        // dtype of the exported model.safetensors
   std::string out;                  // run directory; the model goes to out/model
+  /// Optional Hugging Face model directory to start from instead of random weights (continued
+  /// pretraining). Its config.json defines the architecture: `model` is then ignored.
+  std::string init;
 
   nlohmann::json to_json() const;
   static PretrainConfig from_json(const nlohmann::json& j, const std::string& source);

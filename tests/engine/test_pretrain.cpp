@@ -110,6 +110,47 @@ class PretrainTest : public QObject {
     QCOMPARE(valid, 2);
   }
 
+  void initStartsFromTheGivenModel() {
+    // Continued pretraining from the model the first test exported (its best = step 40).
+    const fs::path start = tmp_ / "run" / "model";
+    QVERIFY(fs::exists(start / "model.safetensors"));
+    auto cfg = tiny_config(data_, tmp_ / "cont");
+    cfg.init = start.string();
+    cfg.model.n_layer = 5;  // ignored: the init model's config.json defines the architecture
+    cfg.steps = 2;
+    cfg.lr = 0.0;  // no update (AdamW's decay is lr-scaled too): the export equals the start
+    cfg.eval_every = 1;
+    Recorder r;
+    QCOMPARE(QString::fromStdString(run_pretraining(cfg, &r, nullptr)), QString("finished"));
+    auto a = load_gpt2(start);
+    auto b = load_gpt2(tmp_ / "cont" / "model");
+    QCOMPARE(b->cfg.n_layer, int64_t(2));
+    QVERIFY(torch::equal(logits_of(*a), logits_of(*b)));
+    // It starts at the trained loss, far below a random model's ~10.8 nats.
+    QVERIFY2(r.train.front() < 9.0, qPrintable(QString("first loss %1").arg(r.train.front())));
+    // The run directory records where it started.
+    auto saved = nlohmann::json::parse(read_text_file(tmp_ / "cont" / "config.json"));
+    QCOMPARE(QString::fromStdString(saved.at("init").get<std::string>()), QString::fromStdString(start.string()));
+    // A model with another vocabulary is refused with the file named.
+    const fs::path odd = tmp_ / "odd-vocab";
+    Gpt2Config c;
+    c.vocab_size = 100;
+    c.n_positions = 32;
+    c.n_embd = 32;
+    c.n_layer = 1;
+    c.n_head = 4;
+    save_gpt2(random_gpt2(c, 1), odd, torch::kFloat32);
+    cfg.init = odd.string();
+    cfg.out = (tmp_ / "cont-odd").string();
+    bool threw = false;
+    try {
+      run_pretraining(cfg, nullptr, nullptr);
+    } catch (const Error& e) {
+      threw = QString(e.what()).contains("config.json") && QString(e.what()).contains("vocab_size 100");
+    }
+    QVERIFY(threw);
+  }
+
   void resumeContinuesTheSameTrajectory() {
     auto full = tiny_config(data_, tmp_ / "full");
     full.steps = 30;
