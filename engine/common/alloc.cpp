@@ -14,7 +14,11 @@ bool tune_allocator() {
       std::getenv("MALLOC_TRIM_THRESHOLD_") || std::getenv("MALLOC_TOP_PAD_") || std::getenv("GLIBC_TUNABLES"))
     return false;
   bool ok = mallopt(M_MMAP_MAX, 0) == 1;
-  ok &= mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;  // int: at most ~2 GiB
+  // -1 = never trim (documented in mallopt(3)). A finite threshold (it is an int, so < 2 GiB)
+  // still let glibc hand back the top of the heap whenever a training step freed more than
+  // that at once (the logits of a 4 x 512 x 50257 batch and their gradients do), and the next
+  // step page-faulted it all in again: 30 % of a pretraining step (docs/benchmarks.md).
+  ok &= mallopt(M_TRIM_THRESHOLD, -1) == 1;
   ok &= mallopt(M_TOP_PAD, 512 << 20) == 1;
   return ok;
 #else
