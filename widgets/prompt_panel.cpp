@@ -50,6 +50,11 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   topP_->setSingleStep(0.05);
   seed_ = new QSpinBox(this);
   seed_->setRange(0, 1 << 30);
+  noRepeat_ = new QSpinBox(this);
+  noRepeat_->setRange(0, 16);
+  noRepeat_->setSpecialValueText(tr("off"));
+  noRepeat_->setToolTip(tr("Never produce a token that repeats an n-gram of this size already in the text "
+                           "(greedy and sampling; small models loop without it)"));
   generate_ = new QPushButton(tr("Generate"), this);
   generate_->setDefault(true);
   cancel_ = new QPushButton(tr("Cancel"), this);
@@ -63,6 +68,7 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Top-k"), topK_);
   form->addRow(tr("Top-p"), topP_);
   form->addRow(tr("Seed"), seed_);
+  form->addRow(tr("No repeat n-gram"), noRepeat_);
 
   refView_ = new QTextBrowser(this);
   customView_ = new QTextBrowser(this);
@@ -123,6 +129,7 @@ GenerationSettings PromptPanel::settings() const {
   s.topK = topK_->value();
   s.topP = topP_->value();
   s.seed = static_cast<quint64>(seed_->value());
+  s.noRepeatNgram = noRepeat_->value();
   return s;
 }
 
@@ -133,6 +140,7 @@ void PromptPanel::setSettings(const GenerationSettings& s) {
   topK_->setValue(s.topK);
   topP_->setValue(s.topP);
   seed_->setValue(static_cast<int>(s.seed));
+  noRepeat_->setValue(s.noRepeatNgram);
   greedyChanged(s.greedy);
 }
 

@@ -77,6 +77,7 @@ class PromptPanel : public QWidget {
   QSpinBox* topK_;
   QDoubleSpinBox* topP_;
   QSpinBox* seed_;
+  QSpinBox* noRepeat_;
   QPushButton* generate_;
   QPushButton* cancel_;
   QTextBrowser* refView_;

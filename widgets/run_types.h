@@ -81,6 +81,7 @@ struct GenerationSettings {
   double topP = 1.0;  // 1 = off
   quint64 seed = 0;
   bool stopAtEot = true;
+  int noRepeatNgram = 0;  // > 0: never repeat an n-gram of this size; 0 = off
 };
 
 /// Reference and custom completions of one prompt, token by token.

@@ -264,6 +264,8 @@ void setup(CLI::App& root) {
     cmd->add_option("--top-k", o->g.top_k, "top-k sampling (0 = off)");
     cmd->add_option("--top-p", o->g.top_p, "nucleus sampling (1 = off)");
     cmd->add_option("--seed", o->g.seed, "sampling seed");
+    cmd->add_option("--no-repeat-ngram", o->g.no_repeat_ngram,
+                    "never repeat an n-gram of this size (greedy and sampling; 0 = off)");
     cmd->add_option("--threads", o->threads, "intra-op threads");
     cmd->add_flag("--json", o->json,
                   "with --run: one JSON line with both completions, their token ids, the first divergent "

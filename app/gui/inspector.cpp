@@ -260,6 +260,7 @@ void Inspector::requestCompletion(const QString& prompt, const GenerationSetting
     opt.top_p = s.topP;
     opt.seed = s.seed;
     opt.stop_at_eot = s.stopAtEot;
+    opt.no_repeat_ngram = s.noRepeatNgram;
     QElapsedTimer t;
     t.start();
     const CompletionPair c = p.compare(prompt.toStdString(), opt, &impl.cancel);

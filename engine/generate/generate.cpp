@@ -14,6 +14,7 @@ std::vector<int32_t> generate(Gpt2Impl& model, const std::vector<int32_t>& promp
   if (prompt.empty()) throw Error("generate: the prompt is empty");
   if (!opt.greedy && !(opt.temperature > 0)) throw Error("generate: temperature must be > 0");
   if (opt.top_p <= 0 || opt.top_p > 1) throw Error("generate: top_p must be in (0, 1]");
+  if (opt.no_repeat_ngram < 0) throw Error("generate: no_repeat_ngram must be >= 0 (0 = off)");
   torch::NoGradGuard ng;
   auto gen = at::detail::createCPUGenerator(opt.seed);
   std::vector<int32_t> seq = prompt;
@@ -28,6 +29,14 @@ std::vector<int32_t> generate(Gpt2Impl& model, const std::vector<int32_t>& promp
     auto ids = torch::tensor(window, torch::kLong).unsqueeze(0).to(device);
     auto h = model.hidden(ids);
     auto logits = model.lm_head(h.select(1, h.size(1) - 1)).squeeze(0).to(torch::kCPU).to(torch::kFloat32);  // [V]
+    if (opt.no_repeat_ngram > 0) {
+      auto banned = banned_by_ngram(seq, opt.no_repeat_ngram);
+      // Ban only when something stays allowed (an n = 1 ban could in principle cover the vocab).
+      if (!banned.empty() && static_cast<int64_t>(std::set<int32_t>(banned.begin(), banned.end()).size()) < logits.size(0)) {
+        auto idx = torch::tensor(std::vector<int64_t>(banned.begin(), banned.end()), torch::kLong);
+        logits = logits.index_fill(0, idx, -std::numeric_limits<float>::infinity());
+      }
+    }
     int32_t next;
     if (opt.greedy) {
       next = static_cast<int32_t>(logits.argmax().item<int64_t>());
@@ -54,6 +63,21 @@ std::vector<int32_t> generate(Gpt2Impl& model, const std::vector<int32_t>& promp
     if (opt.stop_at_eot && next == model.cfg.eos_token_id) break;
   }
   return std::vector<int32_t>(seq.begin() + prompt.size(), seq.end());
+}
+
+std::vector<int32_t> banned_by_ngram(const std::vector<int32_t>& seq, int64_t n) {
+  std::vector<int32_t> out;
+  if (n < 1) return out;
+  if (n == 1) return seq;
+  const auto len = static_cast<int64_t>(seq.size());
+  if (len < n) return out;
+  // Occurrences of the last n - 1 tokens that have a follower: start i with i + n - 1 < len.
+  for (int64_t i = 0; i + n - 1 < len; ++i) {
+    bool match = true;
+    for (int64_t j = 0; j < n - 1 && match; ++j) match = seq[i + j] == seq[len - (n - 1) + j];
+    if (match) out.push_back(seq[i + n - 1]);
+  }
+  return out;
 }
 
 double distinct_ngram_ratio(const std::vector<int32_t>& ids, int n) {

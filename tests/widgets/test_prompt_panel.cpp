@@ -26,6 +26,7 @@ class PromptPanelTest : public QObject {
     s.greedy = false;
     s.temperature = 0.7;
     s.topK = 40;
+    s.noRepeatNgram = 3;
     p.setSettings(s);
     QSignalSpy spy(&p, &PromptPanel::generateRequested);
     QTest::mouseClick(p.generateButton(), Qt::LeftButton);
@@ -35,6 +36,7 @@ class PromptPanelTest : public QObject {
     QCOMPARE(got.maxNewTokens, 7);
     QCOMPARE(got.greedy, false);
     QCOMPARE(got.topK, 40);
+    QCOMPARE(got.noRepeatNgram, 3);
     QVERIFY(p.busy());
     QVERIFY(!p.generateButton()->isEnabled());
     QVERIFY(p.cancelButton()->isEnabled());
