@@ -139,7 +139,9 @@ std::string run_pretraining(const PretrainConfig& cfg, DistillObserver* obs, Run
     opt.load(ar);
     truncate_metrics(dir / "metrics.jsonl", step0);
   } else {
-    write_file_atomic(dir / "config.json", cfg.to_json().dump(2) + "\n");
+    PretrainConfig saved = cfg;
+    saved.model = mc;  // the architecture actually trained (the init model's, with --init)
+    write_file_atomic(dir / "config.json", saved.to_json().dump(2) + "\n");
   }
   MetricsWriter metrics(dir / "metrics.jsonl");
   if (obs) {

@@ -131,6 +131,7 @@ class PretrainTest : public QObject {
     // The run directory records where it started.
     auto saved = nlohmann::json::parse(read_text_file(tmp_ / "cont" / "config.json"));
     QCOMPARE(QString::fromStdString(saved.at("init").get<std::string>()), QString::fromStdString(start.string()));
+    QCOMPARE(saved.at("model").at("n_layer").get<int>(), 2);  // what was trained, not the ignored 5
     // A model with another vocabulary is refused with the file named.
     const fs::path odd = tmp_ / "odd-vocab";
     Gpt2Config c;
